@@ -13,6 +13,13 @@ public sealed record FaceModelOptions
     public DetectorOptions Detector { get; init; } = new();
     public FaceQualityOptions Quality { get; init; } = new();
 
+    /// <summary>
+    /// Graph optimisation for fr_feature. Measured (ORT 1.30, x64, 1 thread): 75 ms at level 99 against 24 ms at
+    /// level 1 — the NCHWc layout pass wraps each of the 33 PRelu in layout reorders. The detector and landmark
+    /// models are the other way round (2.2 vs 7.3 ms), so they keep <see cref="Session"/>'s level.
+    /// </summary>
+    public int EmbedderGraphOptimizationLevel { get; init; } = 1;
+
     /// <summary>Sum the embeddings of the face and its mirror image (one extra embedder run; a little more accurate).</summary>
     public bool FlipAugment { get; init; } = true;
 }
@@ -41,7 +48,8 @@ public static class FaceModels
             detect = OnnxModel.Load(runtime, Path.Combine(dir, "fr_detect.onnx"), options.Session, DetectorInputs, DetectorOutputs);
             landmark = OnnxModel.Load(runtime, Path.Combine(dir, "fr_landmark.onnx"), options.Session, LandmarkInputs, LandmarkOutputs);
             var featurePath = Path.Combine(dir, "fr_feature.onnx");
-            feature = OnnxModel.Load(runtime, featurePath, options.Session, EmbedderInputs, EmbedderOutputs);
+            feature = OnnxModel.Load(runtime, featurePath,
+                options.Session with { GraphOptimizationLevel = options.EmbedderGraphOptimizationLevel }, EmbedderInputs, EmbedderOutputs);
             return new FaceEngine(
                 new UltraFaceDetector(detect, options.Detector),
                 new LandmarkDetector(landmark),

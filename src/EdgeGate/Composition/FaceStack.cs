@@ -1,0 +1,61 @@
+using EdgeGate.Camera;
+using EdgeGate.Core.Faces;
+using EdgeGate.Core.Gallery;
+using EdgeGate.Core.Ports;
+using EdgeGate.Onnx;
+
+namespace EdgeGate.Composition;
+
+/// <summary>Settings the CLI (and later the daemon) build the face stack from.</summary>
+public sealed record FaceStackOptions
+{
+    public string? AssetsRoot { get; init; }
+    public int IntraOpThreads { get; init; } = 1;
+    public DetectorOptions Detector { get; init; } = new();
+    public FaceQualityOptions Quality { get; init; } = new();
+    public MatchOptions Match { get; init; } = OperatingPoint.Match;
+    public ImageDecoderOptions Decoder { get; init; } = new();
+}
+
+/// <summary>
+/// The operating point for fr_feature with EdgeGate's recipe, chosen on the dev pairs (README, "Thresholds"):
+/// τ_verify sits above every impostor score seen there (FAR 0 with a safety gap), τ_identify and the margin are
+/// stricter because 1:N gives a stranger K chances. The calibration is the logistic fit of P(same) on those pairs.
+/// </summary>
+public static class OperatingPoint
+{
+    public static readonly MatchOptions Match = new() { VerifyThreshold = 0.40f, IdentifyThreshold = 0.45f, IdentifyMargin = 0.05f };
+    public static readonly ScoreCalibration Calibration = new(20, -7);
+}
+
+/// <summary>Decoder + face engine + matcher wired together; owns the engine.</summary>
+public sealed class FaceStack : IDisposable
+{
+    private FaceStack(IImageDecoder decoder, FaceEngine engine, GalleryMatcher matcher, string assetsRoot, string ortVersion)
+    {
+        Decoder = decoder; Engine = engine; Matcher = matcher; AssetsRoot = assetsRoot; OrtVersion = ortVersion;
+    }
+
+    public IImageDecoder Decoder { get; }
+    public FaceEngine Engine { get; }
+    public GalleryMatcher Matcher { get; }
+    public string AssetsRoot { get; }
+    public string OrtVersion { get; }
+
+    public static FaceStack Create(FaceStackOptions options)
+    {
+        var root = options.AssetsRoot ?? AssetLocator.Root();
+        var runtime = OrtRuntime.Load(AssetLocator.OnnxRuntimeLibrary(root));
+        var engine = FaceModels.CreateEngine(runtime, new FaceModelOptions
+        {
+            ModelsDirectory = AssetLocator.ModelsDirectory(root),
+            Session = new OnnxSessionOptions { IntraOpThreads = options.IntraOpThreads },
+            Detector = options.Detector,
+            Quality = options.Quality,
+        });
+        var matcher = new GalleryMatcher(engine.ModelId, options.Match, OperatingPoint.Calibration);
+        return new FaceStack(new GstImageDecoder(options.Decoder), engine, matcher, root, runtime.Version);
+    }
+
+    public void Dispose() => Engine.Dispose();
+}

@@ -1,0 +1,158 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using EdgeGate.Cli;
+using EdgeGate.Composition;
+using EdgeGate.Core.Evaluation;
+using EdgeGate.Core.Ports;
+using EdgeGate.Onnx;
+using EdgeGate.Storage;
+using Spectre.Console;
+
+namespace EdgeGate;
+
+public static class Program
+{
+    public static int Main(string[] args) => BuildCommand().Parse(args).Invoke();
+
+    internal static RootCommand BuildCommand()
+    {
+        var json = new Option<bool>("--json") { Description = "print one JSON object instead of text", Recursive = true };
+        var gallery = new Option<string>("--gallery")
+        {
+            Description = "gallery database file (default: $EDGEGATE_GALLERY or ~/.local/share/edgegate/gallery.db)",
+            Recursive = true,
+            DefaultValueFactory = _ => GalleryCommands.DefaultGalleryPath(),
+        };
+        var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0 = one per core)", Recursive = true, DefaultValueFactory = _ => 1 };
+
+        var root = new RootCommand("EdgeGate: face recognition for a door. Verbs work on still images; see README.");
+        root.Options.Add(json);
+        root.Options.Add(gallery);
+        root.Options.Add(threads);
+
+        // enrol
+        var id = new Option<string>("--id") { Description = "person id (stable, e.g. badge number)", Required = true };
+        var name = new Option<string>("--name") { Description = "display name", Required = true };
+        var images = new Argument<string[]>("images") { Description = "JPEG/PNG photos with one face each", Arity = ArgumentArity.OneOrMore };
+        var enrol = new Command("enrol", "enrol a person from one or more photos (all must be usable, or nothing is written)") { id, name, images };
+        enrol.SetAction(r => Run(r, json, () =>
+        {
+            using var stack = Stack(r, threads);
+            using var store = SqliteGalleryStore.Open(r.GetValue(gallery)!);
+            return GalleryCommands.Enrol(stack, store, r.GetValue(id)!, r.GetValue(name)!, r.GetValue(images)!);
+        }, o => AnsiConsole.MarkupLine($"{((bool)o["created"]! ? "enrolled" : "updated")} [green]{Markup.Escape((string)o["id"]!)}[/] ({Markup.Escape((string)o["name"]!)}): +{o["templates_added"]} templates, {o["templates_total"]} in total")));
+
+        // delete
+        var deleteId = new Option<string>("--id") { Description = "person id", Required = true };
+        var delete = new Command("delete", "remove a person and all their templates") { deleteId };
+        delete.SetAction(r => Run(r, json, () =>
+        {
+            using var store = SqliteGalleryStore.Open(r.GetValue(gallery)!);
+            var personId = r.GetValue(deleteId)!;
+            if (!store.Delete(personId)) throw new CliError("not_found", $"no person with id '{personId}'");
+            return new JsonObject { ["id"] = personId, ["deleted"] = true };
+        }, o => AnsiConsole.MarkupLine($"deleted [green]{Markup.Escape((string)o["id"]!)}[/]")));
+
+        // list
+        var list = new Command("list", "list enrolled people");
+        list.SetAction(r => Run(r, json, () =>
+        {
+            using var store = SqliteGalleryStore.Open(r.GetValue(gallery)!);
+            return GalleryCommands.List(store);
+        }, GalleryCommands.PrintList));
+
+        // verify
+        var imageA = new Argument<string>("a") { Description = "first photo" };
+        var imageB = new Argument<string>("b") { Description = "second photo" };
+        var verify = new Command("verify", "1:1: are the faces in two photos the same person?") { imageA, imageB };
+        verify.SetAction(r => Run(r, json, () =>
+        {
+            using var stack = Stack(r, threads);
+            var a = EvalCommand.EmbedOne(stack, r.GetValue(imageA)!, enforceQuality: true, rejectRivals: true);
+            var b = EvalCommand.EmbedOne(stack, r.GetValue(imageB)!, enforceQuality: true, rejectRivals: true);
+            foreach (var e in new[] { a, b })
+                if (e.Embedding is null) throw new CliError(e.FailureCode!, $"{e.Path}: {e.FailureMessage}");
+            var (match, similarity, pSame) = stack.Matcher.Compare(a.Embedding!, b.Embedding!);
+            return new JsonObject
+            {
+                ["same"] = match,
+                ["similarity"] = CliOutput.Round(similarity),
+                ["p_same"] = CliOutput.Round(pSame),
+                ["threshold"] = stack.Matcher.Options.VerifyThreshold,
+                ["model_id"] = stack.Engine.ModelId,
+            };
+        }, o => AnsiConsole.MarkupLine($"{((bool)o["same"]! ? "[green]same person[/]" : "[red]different people[/]")}: similarity {o["similarity"]}, P(same) {o["p_same"]} (τ = {o["threshold"]})")));
+
+        // identify
+        var probe = new Argument<string>("image") { Description = "photo with one face" };
+        var identify = new Command("identify", "1:N: who is this, or \"not recognised\"") { probe };
+        identify.SetAction(r => Run(r, json, () =>
+        {
+            using var stack = Stack(r, threads);
+            using var store = SqliteGalleryStore.Open(r.GetValue(gallery)!);
+            return GalleryCommands.Identify(stack, store, r.GetValue(probe)!);
+        }, o => AnsiConsole.MarkupLine((bool)o["recognised"]!
+            ? $"[green]{Markup.Escape((string)o["person"]!["id"]!)}[/] ({Markup.Escape((string?)o["person"]!["name"] ?? "")}), similarity {o["similarity"]}, P(same) {o["p_same"]}"
+            : $"[yellow]not recognised[/] ({o["reason"]}){(o["best_candidate"] is null ? "" : $", closest {Markup.Escape((string)o["best_candidate"]!)} at {o["similarity"]}")}")));
+
+        // eval
+        var pairsFile = new Option<string>("--pairs") { Description = "CSV with header a,b,same (paths relative to the CSV)", Required = true };
+        var threshold = new Option<float?>("--threshold") { Description = "τ_verify to report accuracy/FAR/FRR at (default: the configured one)" };
+        var eval = new Command("eval", "verification accuracy on labelled pairs") { pairsFile, threshold };
+        eval.SetAction(r =>
+        {
+            var asJson = r.GetValue(json);
+            return Run(r, json, () =>
+            {
+                IReadOnlyList<LabelledPair> pairs;
+                try { pairs = PairsCsv.Read(r.GetValue(pairsFile)!); }
+                catch (Exception e) when (e is FormatException or IOException) { throw new CliError("bad_pairs_file", e.Message); }
+                using var stack = Stack(r, threads);
+                var tau = r.GetValue(threshold) ?? stack.Matcher.Options.VerifyThreshold;
+                var (report, failed, scored, embedded) = EvalCommand.Evaluate(stack, pairs, tau, progress: !asJson && !Console.IsErrorRedirected);
+                if (!asJson) EvalCommand.Print(report, failed, embedded.Count, scored, embedded);
+                return EvalCommand.ToJson(report, failed);
+            }, _ => { });
+        });
+
+        root.Subcommands.Add(enrol);
+        root.Subcommands.Add(delete);
+        root.Subcommands.Add(list);
+        root.Subcommands.Add(verify);
+        root.Subcommands.Add(identify);
+        root.Subcommands.Add(eval);
+        return root;
+    }
+
+    private static FaceStack Stack(ParseResult r, Option<int> threads) =>
+        FaceStack.Create(new FaceStackOptions { IntraOpThreads = r.GetValue(threads) });
+
+    /// <summary>Runs a verb: prints its result (JSON or text) or a coded error; exit 0 on success, 1 on failure.</summary>
+    private static int Run(ParseResult r, Option<bool> json, Func<JsonObject> body, Action<JsonObject> print)
+    {
+        var asJson = r.GetValue(json);
+        try
+        {
+            var result = body();
+            if (asJson) CliOutput.WriteJson(result); else print(result);
+            return 0;
+        }
+        catch (CliErrorWithDetails e)
+        {
+            if (asJson)
+                CliOutput.WriteJson(new JsonObject { ["error"] = new JsonObject { ["code"] = e.Code, ["message"] = e.Message, ["details"] = e.Details } });
+            else
+            {
+                AnsiConsole.MarkupLine($"[red]error[/] ({e.Code}): {Markup.Escape(e.Message)}");
+                foreach (var d in e.Details) AnsiConsole.MarkupLine($"  {Markup.Escape((string)d!["image"]!)}: {d["code"]} {Markup.Escape((string?)d["message"] ?? "")}");
+            }
+            return 1;
+        }
+        catch (CliError e) { return CliOutput.Fail(asJson, e.Code, e.Message); }
+        catch (ImageDecodeException e) { return CliOutput.Fail(asJson, Codes.Of(e.Error), e.Message); }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { return CliOutput.Fail(asJson, "missing_asset", e.Message); }
+        catch (OnnxRuntimeException e) { return CliOutput.Fail(asJson, "onnxruntime", e.Message); }
+        catch (InvalidDataException e) { return CliOutput.Fail(asJson, "invalid_data", e.Message); }
+        catch (ArgumentException e) { return CliOutput.Fail(asJson, "invalid_argument", e.Message); }
+    }
+}
