@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is missing (apt, ORT, models; all checksummed), builds with warnings
+# as errors, runs every test project, and ends with one line "tests: N passed, N failed, N skipped".
+# Face photos are read from ../shared/faces (or $EDGEGATE_FACES); under CI=true their absence fails the tests.
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+
+bash scripts/setup.sh
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+dotnet build EdgeGate.sln -c Release -nologo -clp:NoSummary -v:q
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+for project in tests/*/*.csproj; do
+  echo "== $(basename "$project" .csproj)"
+  dotnet test "$project" -c Release --no-build --nologo -v:q 2>&1 | tee -a "$log" || status=1
+done
+
+# Sum the per-project summary lines ("Passed!  - Failed: 0, Passed: 29, Skipped: 0, Total: 29, ...").
+read -r passed failed skipped < <(awk '
+  /Failed:[ ]*[0-9]+, Passed:[ ]*[0-9]+, Skipped:[ ]*[0-9]+/ {
+    for (i = 1; i <= NF; i++) { gsub(",", "", $(i+1));
+      if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) } }
+  END { printf "%d %d %d\n", p, f, s }' "$log")
+echo "tests: ${passed} passed, ${failed} failed, ${skipped} skipped"
+if [ "$passed" -eq 0 ]; then echo "no test ran" >&2; exit 1; fi
+exit $status
