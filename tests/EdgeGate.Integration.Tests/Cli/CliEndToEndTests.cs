@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Xunit.Abstractions;
+
+namespace EdgeGate.Integration.Tests.Cli;
+
+/// <summary>The CLI as a user runs it: a separate process, --json output, a gallery file on disk.</summary>
+public sealed class CliEndToEndTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("edgegate-cli-").FullName;
+    private string Gallery => Path.Combine(_dir, "gallery.db");
+
+    [Fact]
+    public void Enrol_List_Identify_Delete_RoundTrip()
+    {
+        if (TestData.FacesOrSkip(output) is not { } faces) return;
+        string P(string rel) => Path.Combine(faces, "people", rel);
+
+        var enrol = Run("enrol", "--id", "blair", "--name", "Tony Blair", P("Tony_Blair/2.jpg"), P("Tony_Blair/3.jpg"));
+        Assert.Equal(0, enrol.Exit);
+        Assert.Equal(2, (int)enrol.Json["templates_added"]!);
+        Assert.Equal(0, Run("enrol", "--id", "powell", "--name", "Colin Powell", P("Colin_Powell/1.jpg")).Exit);
+
+        var list = Run("list");
+        Assert.Equal(2, (int)list.Json["count"]!);
+
+        var known = Run("identify", P("Tony_Blair/5.jpg"));
+        Assert.True((bool)known.Json["recognised"]!, known.Raw);
+        Assert.Equal("blair", (string)known.Json["person"]!["id"]!);
+        Assert.InRange((double)known.Json["p_same"]!, 0.5, 1.0);
+
+        var stranger = Run("identify", P("Hugo_Chavez/1.jpg"));
+        Assert.False((bool)stranger.Json["recognised"]!, stranger.Raw);
+        Assert.Equal("unknown", (string)stranger.Json["reason"]!);
+
+        Assert.Equal(0, Run("delete", "--id", "blair").Exit);
+        var afterDelete = Run("identify", P("Tony_Blair/5.jpg"));
+        Assert.False((bool)afterDelete.Json["recognised"]!);
+        var missing = Run("delete", "--id", "blair");
+        Assert.Equal(1, missing.Exit);
+        Assert.Equal("not_found", (string)missing.Json["error"]!["code"]!);
+    }
+
+    [Fact]
+    public void Enrol_WithOneUnusableImage_WritesNothing_AndSaysWhichImage()
+    {
+        if (TestData.FacesOrSkip(output) is not { } faces) return;
+        var corrupt = Path.Combine(_dir, "corrupt.jpg");
+        var real = File.ReadAllBytes(Path.Combine(faces, "people/Tony_Blair/4.jpg"));
+        File.WriteAllBytes(corrupt, real[..(real.Length / 2)]);
+
+        var r = Run("enrol", "--id", "blair", "--name", "Tony Blair", Path.Combine(faces, "people/Tony_Blair/2.jpg"), corrupt);
+
+        Assert.Equal(1, r.Exit);
+        Assert.Equal("enrol_rejected", (string)r.Json["error"]!["code"]!);
+        var detail = Assert.Single(r.Json["error"]!["details"]!.AsArray());
+        Assert.Equal(corrupt, (string)detail!["image"]!);
+        Assert.Equal("image_corrupt", (string)detail["code"]!);
+        Assert.Equal(0, (int)Run("list").Json["count"]!);
+    }
+
+    [Fact]
+    public void Enrol_APhotoWithTwoPeople_IsRefusedWithTheReason()
+    {
+        if (TestData.FacesOrSkip(output) is not { } faces) return;
+
+        // A real LFW photo: Tony Blair beside another man of similar size.
+        var r = Run("enrol", "--id", "blair", "--name", "Tony Blair", Path.Combine(faces, "people/Tony_Blair/1.jpg"));
+
+        Assert.Equal(1, r.Exit);
+        Assert.Equal("multiple_faces", (string)r.Json["error"]!["details"]![0]!["code"]!);
+    }
+
+    [Fact]
+    public void Verify_SamePersonAndDifferentPeople()
+    {
+        if (TestData.FacesOrSkip(output) is not { } faces) return;
+        string P(string rel) => Path.Combine(faces, "people", rel);
+
+        var same = Run("verify", P("Colin_Powell/1.jpg"), P("Colin_Powell/3.jpg"));
+        var different = Run("verify", P("Colin_Powell/1.jpg"), P("Tony_Blair/2.jpg"));
+
+        Assert.True((bool)same.Json["same"]!, same.Raw);
+        Assert.False((bool)different.Json["same"]!, different.Raw);
+        Assert.True((double)same.Json["p_same"]! > (double)different.Json["p_same"]!);
+    }
+
+    [Fact]
+    public void Eval_OnABadPairsFile_IsACodedError()
+    {
+        var csv = Path.Combine(_dir, "pairs.csv");
+        File.WriteAllText(csv, "a,b,same\nx.jpg,y.jpg,maybe\n");
+
+        var r = Run("eval", "--pairs", csv);
+
+        Assert.Equal(1, r.Exit);
+        Assert.Equal("bad_pairs_file", (string)r.Json["error"]!["code"]!);
+        Assert.Contains("line 2", (string)r.Json["error"]!["message"]!);
+    }
+
+    [Fact]
+    public void Identify_ANonImage_IsACodedError()
+    {
+        var text = Path.Combine(_dir, "notes.txt");
+        File.WriteAllText(text, "not an image");
+
+        var r = Run("identify", text);
+
+        Assert.Equal(1, r.Exit);
+        Assert.Equal("image_unsupported", (string)r.Json["error"]!["code"]!);
+    }
+
+    private (int Exit, JsonObject Json, string Raw) Run(params string[] args)
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "EdgeGate.dll");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(dll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.ArgumentList.Add("--json");
+        psi.ArgumentList.Add("--gallery");
+        psi.ArgumentList.Add(Gallery);
+        using var p = Process.Start(psi)!;
+        var stdoutTask = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEnd();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(2))) { p.Kill(true); throw new TimeoutException($"edgegate {string.Join(' ', args)} hung"); }
+        var stdout = stdoutTask.Result;
+        output.WriteLine($"$ edgegate {string.Join(' ', args)} -> {p.ExitCode}\n{stdout}{stderr}");
+        var json = JsonNode.Parse(stdout.Trim())!.AsObject();
+        return (p.ExitCode, json, stdout);
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+}
