@@ -109,7 +109,7 @@ public class VerificationMetricsTests
         Assert.Equal(MathF.BitIncrement(0.9f), t);
         Assert.Equal(1, impostor.Count(s => s >= t));
         Assert.Equal(MathF.BitIncrement(1.0f), VerificationMetrics.ThresholdAtFar(impostor, 0)); // none may pass
-        Assert.Equal(float.NegativeInfinity, VerificationMetrics.ThresholdAtFar(impostor, 1));
+        Assert.Equal(-float.MaxValue, VerificationMetrics.ThresholdAtFar(impostor, 1)); // every real score, never a failed (−∞) one
         Assert.Throws<ArgumentException>(() => VerificationMetrics.ThresholdAtFar([], 0.1));
     }
 }

@@ -35,7 +35,10 @@ public static class VerificationMetrics
         var (accuracy, far, frr) = At(pairs, threshold, genuine, impostor);
 
         // Candidate thresholds: every observed score (a pair is accepted when score >= t).
-        var candidates = pairs.Where(p => p.Score is not null).Select(p => p.Score!.Value).Distinct().OrderBy(s => s).ToArray();
+        // Plus one above the highest score: "accept nothing" can be the best answer on degenerate data.
+        var observed = pairs.Where(p => p.Score is not null).Select(p => p.Score!.Value).Distinct().OrderBy(s => s).ToList();
+        if (observed.Count > 0) observed.Add(MathF.BitIncrement(observed[^1]));
+        var candidates = observed;
         float bestT = threshold; double bestAcc = -1, eer = 1, eerGap = double.MaxValue;
         foreach (var t in candidates)
         {
@@ -69,8 +72,9 @@ public static class VerificationMetrics
         if (sortedGenuine.Length == 0) return 0;
         var allowed = (int)Math.Floor(targetFar * sortedImpostor.Length + 1e-9);
         // Accepting score >= t with t just above the (allowed+1)-th highest impostor score.
+        // Failed pairs are stored as −∞ and must never be accepted, so "accept every score" is −MaxValue, not −∞.
         float t;
-        if (sortedImpostor.Length == 0 || allowed >= sortedImpostor.Length) t = float.NegativeInfinity;
+        if (sortedImpostor.Length == 0 || allowed >= sortedImpostor.Length) t = -float.MaxValue;
         else t = MathF.BitIncrement(sortedImpostor[sortedImpostor.Length - 1 - allowed]);
         var accepted = sortedGenuine.Length - LowerBound(sortedGenuine, t);
         return (double)accepted / sortedGenuine.Length;
@@ -82,7 +86,7 @@ public static class VerificationMetrics
         var s = impostorScores.OrderBy(x => x).ToArray();
         if (s.Length == 0) throw new ArgumentException("no impostor scores");
         var allowed = (int)Math.Floor(targetFar * s.Length + 1e-9);
-        return allowed >= s.Length ? float.NegativeInfinity : MathF.BitIncrement(s[s.Length - 1 - allowed]);
+        return allowed >= s.Length ? -float.MaxValue : MathF.BitIncrement(s[s.Length - 1 - allowed]);
     }
 
     /// <summary>Number of elements strictly below <paramref name="value"/> in a sorted array.</summary>

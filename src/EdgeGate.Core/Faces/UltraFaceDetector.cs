@@ -74,6 +74,8 @@ public sealed class UltraFaceDetector : IDisposable
             var score = scores[2 * i + 1];
             if (score < _options.ScoreThreshold) continue;
             var b = boxes.Slice(4 * i, 4);
+            // Size is filtered before NMS: a small high-scoring box inside a real face must not suppress it.
+            if ((Math.Clamp(b[3], 0f, 1f) - Math.Clamp(b[1], 0f, 1f)) * regionH < _options.MinFaceSize) continue;
             _candidates.Add(new FaceBox(
                 (float)(originX + Math.Clamp(b[0], 0f, 1f) * regionW),
                 (float)(originY + Math.Clamp(b[1], 0f, 1f) * regionH),
@@ -82,7 +84,7 @@ public sealed class UltraFaceDetector : IDisposable
                 score));
         }
         var kept = NonMaxSuppression.Apply(_candidates, _options.NmsIouThreshold);
-        kept.RemoveAll(b => b.Height < _options.MinFaceSize || b.Width <= 0);
+        kept.RemoveAll(b => b.Width <= 0);
         return kept;
     }
 

@@ -83,6 +83,8 @@ public static class TensorWriter
     public static void Planar(ReadOnlySpan<byte> bgr, int pixelCount, Span<float> dst, bool rgb, float mean, float scale, bool mirror = false, int width = 0)
     {
         if (dst.Length < pixelCount * 3) throw new ArgumentException("tensor too small", nameof(dst));
+        if (mirror && (width <= 0 || pixelCount % width != 0))
+            throw new ArgumentException("mirroring needs the row width", nameof(width));
         var p0 = dst[..pixelCount];
         var p1 = dst.Slice(pixelCount, pixelCount);
         var p2 = dst.Slice(2 * pixelCount, pixelCount);
