@@ -5,7 +5,7 @@ namespace EdgeGate.Core.Faces;
 /// <summary>One face found in a frame, with its landmarks, alignment and quality, not yet embedded.</summary>
 public sealed class FaceObservation
 {
-    internal FaceObservation(FaceBox box, PointF[] landmarks, FivePoints five, Affine imageToTemplate, byte[] aligned, FaceQualityMetrics quality)
+    public FaceObservation(FaceBox box, PointF[] landmarks, FivePoints five, Affine imageToTemplate, byte[] aligned, FaceQualityMetrics quality)
     {
         Box = box; Landmarks = landmarks; Five = five; ImageToTemplate = imageToTemplate; AlignedBgr = aligned; Quality = quality;
     }
@@ -41,7 +41,7 @@ public sealed class FaceEngine(
     UltraFaceDetector detector,
     LandmarkDetector landmarks,
     FaceEmbedder embedder,
-    FaceQualityOptions quality) : IDisposable
+    FaceQualityOptions quality) : Access.IFaceAnalyzer, IDisposable
 {
     public string ModelId => embedder.ModelId;
     public FaceQualityOptions QualityOptions { get; } = quality;
