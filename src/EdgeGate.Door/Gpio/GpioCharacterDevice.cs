@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using EdgeGate.Door.Interop;
 
@@ -49,9 +50,11 @@ public sealed unsafe partial class GpioCharacterDevice : GpioChip
             {
                 candidate = OpenPath(path);
             }
-            catch (GpioIOException)
+            catch (GpioIOException e)
             {
-                continue; // a chip we may not open (permissions) cannot be the one we want to drive
+                // Keep looking, but say so: "not found" would mislead when the chip is there and we lack permission.
+                seen.Add($"{path} ({Marshal.GetPInvokeErrorMessage(e.Errno)})");
+                continue;
             }
             if (candidate.Label == chip) return candidate;
             seen.Add($"{candidate.Name} [{candidate.Label}]");

@@ -91,8 +91,8 @@ public sealed class SimulatedGpioChip : GpioChip
     public string? StateDirectory { get; }
 
     /// <summary>
-    /// Raised after every physical level change, on the thread that caused it (a line's owner, the outside world,
-    /// or a debounce timer), outside the chip's lock.
+    /// Raised after every physical level change, on the thread that caused it (a line's owner or the outside world),
+    /// outside the chip's lock.
     /// </summary>
     public event EventHandler<GpioTransition>? TransitionRecorded;
 
@@ -105,7 +105,10 @@ public sealed class SimulatedGpioChip : GpioChip
     /// <summary>What line <paramref name="offset"/> reads when nothing drives it: the board's pull resistor.</summary>
     public void SetBiasDefault(int offset, bool high) => Change(offset, line => line.DefaultHigh = high);
 
-    /// <summary>The outside world (a door contact, a button) drives the pin. Ignored while the line is a requested output.</summary>
+    /// <summary>
+    /// The outside world (a door contact, a button) drives the pin. While the line is a requested output the output
+    /// wins; the outside level applies again once it is released.
+    /// </summary>
     public void SetPhysicalLevel(int offset, bool high) => Change(offset, line => line.External = high);
 
     /// <summary>The outside world stops driving the pin; pulls decide again.</summary>
