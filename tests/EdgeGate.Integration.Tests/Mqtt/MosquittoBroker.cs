@@ -97,9 +97,19 @@ public sealed class MosquittoBroker : IDisposable
         var process = RequireRunning();
         if (NativeMethods.kill(process.Id, NativeMethods.SigTerm) != 0)
             throw new InvalidOperationException($"kill(SIGTERM) failed: errno {Marshal.GetLastPInvokeError()}");
+        NativeMethods.kill(process.Id, NativeMethods.SigCont); // a paused broker would never act on the SIGTERM
         WaitForExit(process);
         Append($"---- broker stopped (SIGTERM), exit code {process.ExitCode} ----");
     }
+
+    /// <summary>
+    /// SIGSTOP: the broker freezes with its connections open, as an overloaded or hung broker would look: clients stay
+    /// connected (until their keepalive runs out) but nothing is answered. <see cref="Resume"/> undoes it.
+    /// </summary>
+    public void Pause() => Signal(NativeMethods.SigStop, "paused (SIGSTOP)");
+
+    /// <summary>SIGCONT after <see cref="Pause"/>.</summary>
+    public void Resume() => Signal(NativeMethods.SigCont, "resumed (SIGCONT)");
 
     /// <summary>Starts the broker again on the same port with the same data directory (stops it first if running).</summary>
     public void Restart()
@@ -196,6 +206,14 @@ public sealed class MosquittoBroker : IDisposable
         }
     }
 
+    private void Signal(int signal, string what)
+    {
+        var process = RequireRunning();
+        if (NativeMethods.kill(process.Id, signal) != 0)
+            throw new InvalidOperationException($"kill({signal}) failed: errno {Marshal.GetLastPInvokeError()}");
+        Append($"---- broker {what} ----");
+    }
+
     private Process RequireRunning()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -253,6 +271,8 @@ public sealed class MosquittoBroker : IDisposable
 internal static partial class NativeMethods
 {
     public const int SigTerm = 15;
+    public const int SigStop = 19;
+    public const int SigCont = 18;
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int kill(int pid, int signal);
