@@ -119,4 +119,87 @@ public sealed class OutboxPublisherTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(0, publisher.Failed);
         Assert.Equal(0, outbox.Count);
     }
+
+    [Fact]
+    public void EventsQueuedWhileTheBrokerIsDown_AndFromAnEarlierRun_AreDeliveredWhenItComesBack()
+    {
+        using var broker = MosquittoBroker.Start(output);
+        using (PersistentSubscriber(broker))
+        {
+        }
+
+        broker.Stop(); // SIGTERM saves the subscriber's session
+        using var outbox = OpenOutbox();
+        for (var i = 0; i < 50; i++)
+            outbox.Enqueue(EventTopic, Event(i), qos: 1); // left over from an earlier run of the daemon
+
+        using var door = MqttProbe.Start(MqttProbe.Options(broker, "door1"), output, "door1", waitConnected: false);
+        using var publisher = Publisher(outbox, door);
+        for (var i = 50; i < 100; i++)
+        {
+            outbox.Enqueue(EventTopic, Event(i), qos: 1);
+            publisher.Wake();
+        }
+
+        Assert.Equal(0, publisher.InFlight);
+        broker.Restart();
+        using var audit = PersistentSubscriber(broker);
+
+        Wait.Until(() => Distinct(audit).Count == 100 && outbox.Count == 0, "all 100 events delivered");
+        Report(publisher, audit);
+        Assert.True(audit.Connects.First().SessionPresent);
+        Assert.Equal(100, publisher.Acknowledged);
+        Assert.Equal(100, publisher.Published);
+        // Sent in outbox order on one connection, so they arrive in order.
+        Assert.Equal(Enumerable.Range(0, 100).Select(i => $"evt-{i:D5}"),
+            audit.Messages.Where(m => m.Topic == EventTopic).Select(EventId).Distinct());
+    }
+
+    [Fact]
+    public void AMessageTheBrokerSitsOn_IsPublishedAgainAfterTheAckTimeout_AndLeavesTheOutboxOnce()
+    {
+        using var broker = MosquittoBroker.Start(output);
+        using var audit = PersistentSubscriber(broker);
+        using var outbox = OpenOutbox();
+        using var door = MqttProbe.Start(MqttProbe.Options(broker, "door1"), output, "door1");
+        using var publisher = Publisher(outbox, door,
+            new OutboxPublisherOptions { AckTimeout = TimeSpan.FromSeconds(1), PollInterval = TimeSpan.FromMilliseconds(100) });
+
+        broker.Pause(); // connections stay up, nothing is acknowledged
+        for (var i = 0; i < 3; i++)
+        {
+            outbox.Enqueue(EventTopic, Event(i), qos: 1);
+            publisher.Wake();
+        }
+
+        Wait.Until(() => publisher.Published == 3 && publisher.Republished >= 3, "the three messages published again");
+        Assert.True(door.Client.IsConnected);
+        Assert.Equal(0, publisher.Acknowledged);
+        Assert.Equal(3, outbox.Count);
+        broker.Resume();
+
+        Wait.Until(() => outbox.Count == 0 && Distinct(audit).Count == 3, "delivery once the broker wakes up");
+        Report(publisher, audit);
+        Assert.Equal(3, publisher.Acknowledged);
+        Assert.True(audit.Messages.Count(m => m.Topic == EventTopic) >= 6, "both copies of each message reach the subscriber");
+    }
+
+    [Fact]
+    public void AMessageTheLibraryRefuses_IsDroppedAndCounted_WithoutBlockingTheRest()
+    {
+        using var broker = MosquittoBroker.Start(output);
+        using var audit = PersistentSubscriber(broker);
+        using var outbox = OpenOutbox();
+        outbox.Enqueue("edgegate/+/not-a-topic", Event(0), qos: 1);
+        outbox.Enqueue(EventTopic, Event(1), qos: 1);
+        outbox.Enqueue(EventTopic, Event(2), qos: 0);
+        using var door = MqttProbe.Start(MqttProbe.Options(broker, "door1"), output, "door1");
+        using var publisher = Publisher(outbox, door);
+
+        Wait.Until(() => outbox.Count == 0 && Distinct(audit).Count == 2, "the good messages delivered, the bad one dropped");
+        Assert.Equal(1, publisher.Failed);
+        Assert.Equal(2, publisher.Published);
+        Assert.Equal(1, publisher.Acknowledged); // QoS 0 has no PUBACK: it left the outbox when handed over
+        Assert.Equal(["evt-00001", "evt-00002"], Distinct(audit).Order());
+    }
 }
