@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace EdgeGate.Mqtt;
 
 /// <summary>
-/// One MQTT connection over libmosquitto, with the library's own network thread doing I/O and reconnects.
+/// One MQTT connection over libmosquitto, with one network thread doing I/O, callbacks and reconnects.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -32,9 +32,12 @@ namespace EdgeGate.Mqtt;
 /// through an outbox (see <see cref="OutboxPublisher"/>) and only while <see cref="IsConnected"/>.
 /// </para>
 /// <para>
-/// libmosquitto's network thread gives up for good on some errors (TLS failures, an MQTT 5 CONNACK refusal, protocol
-/// errors). The client notices the thread has ended and starts it again after the back-off, so a broker that comes
-/// back, or a fixed broker-side configuration, is picked up without restarting the process.
+/// The network thread is a managed thread running <c>mosquitto_loop_forever</c> (the same loop that
+/// <c>mosquitto_loop_start</c> would run), because 2.0.11's own thread has two gaps, both measured: after a failed
+/// first connect it never starts working, and on some errors it ends silently, without a disconnect callback (a TLS
+/// handshake that fails certificate verification) or after one (an MQTT 5 CONNACK refusal such as bad credentials).
+/// Here, when the loop returns while the client is not being disposed, the thread waits out the back-off and enters it
+/// again, so a broker that comes back, or a configuration fixed on the broker side, is picked up without a restart.
 /// </para>
 /// </remarks>
 public sealed unsafe class MosquittoClient : IDisposable
@@ -65,7 +68,10 @@ public sealed unsafe class MosquittoClient : IDisposable
     // Start / restart / dispose never overlap.
     private readonly Lock _lifecycle = new();
     private readonly CancellationTokenSource _stopping = new();
-    private bool _started;
+    private Thread? _network;
+    private bool _networkExited;
+    private bool _releaseOnExit;
+    private bool _failureReported; // network thread only
     private bool _disposed;
     private volatile bool _eventsEnabled = true;
     private volatile bool _connected;
@@ -117,7 +123,10 @@ public sealed unsafe class MosquittoClient : IDisposable
     /// <summary>The broker accepted the connection (first time and after every reconnect).</summary>
     public event EventHandler<MqttConnectedEventArgs>? Connected;
 
-    /// <summary>The connection ended or a connection attempt failed after reaching the broker.</summary>
+    /// <summary>
+    /// The connection ended, or an attempt failed after reaching the broker (refused CONNACK, failed TLS handshake).
+    /// A broker that cannot be reached at all is only logged.
+    /// </summary>
     public event EventHandler<MqttDisconnectedEventArgs>? Disconnected;
 
     /// <summary>PUBACK (QoS 1) / PUBCOMP (QoS 2) for the message id that <see cref="Publish"/> returned.</summary>
@@ -134,62 +143,79 @@ public sealed unsafe class MosquittoClient : IDisposable
         lock (_lifecycle)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_started)
+            if (_network is not null)
                 throw new InvalidOperationException("The client is already started.");
             var rc = Mosquitto.mosquitto_connect_async(_handle, _host, _port, _keepAlive);
-            if (rc != Mosquitto.ErrSuccess && !IsRetryable(rc))
-                Mosquitto.Check(rc, $"connect_async to {_host}:{_port}");
-            Mosquitto.Check(Mosquitto.mosquitto_loop_start(_handle), "loop_start");
-            _started = true;
             if (rc != Mosquitto.ErrSuccess)
-                RetryConnectInBackground(rc);
+            {
+                // Refused, unreachable, name not resolvable yet, TLS handshake failed: the loop retries.
+                if (rc is not (14 /*ERRNO*/ or 15 /*EAI*/ or 5 /*CONN_REFUSED*/ or 7 /*CONN_LOST*/ or 8 /*TLS*/))
+                    Mosquitto.Check(rc, $"connect_async to {_host}:{_port}");
+                _logger.LogWarning("MQTT broker {Host}:{Port} not reachable yet ({Error}); retrying in the background",
+                    _host, _port, Mosquitto.ErrorText(rc));
+            }
+
+            _network = new Thread(NetworkLoop)
+            {
+                IsBackground = true,
+                Name = $"mqtt {ClientId ?? "client"}",
+            };
+            _network.Start();
         }
     }
-
-    // Errors of the TCP connect itself (refused, unreachable, name not resolvable yet): worth another try later.
-    private static bool IsRetryable(int rc) => rc is 14 /*ERRNO*/ or 15 /*EAI*/ or 5 /*CONN_REFUSED*/ or 7 /*CONN_LOST*/ or 8 /*TLS*/;
 
     private TimeSpan Backoff(int attempt) =>
         TimeSpan.FromSeconds(Math.Min(_reconnectMax, (long)_reconnectMin * attempt * attempt));
 
-    /// <summary>
-    /// libmosquitto 2.0.11's network thread only takes over once a connect attempt got as far as the TCP connection:
-    /// after a failed connect_async it waits for a state change that never comes (measured: a client started while the
-    /// broker was down never connected). So the first attempts are repeated here, with the configured back-off,
-    /// until one reaches the broker; from then on the library's own reconnect logic applies.
-    /// </summary>
-    private void RetryConnectInBackground(int firstRc)
+    private void NetworkLoop()
     {
-        _logger.LogWarning("MQTT broker {Host}:{Port} not reachable yet ({Error}); retrying in the background",
-            _host, _port, Mosquitto.ErrorText(firstRc));
         var token = _stopping.Token;
-        var thread = new Thread(() =>
+        try
         {
-            try
+            while (true)
             {
-                for (var attempt = 1; !token.WaitHandle.WaitOne(Backoff(attempt)); attempt++)
+                // Returns only on a requested disconnect or on an error libmosquitto treats as fatal.
+                _failureReported = false;
+                var rc = Mosquitto.mosquitto_loop_forever(_handle, -1, 1);
+                _connected = false;
+                if (token.IsCancellationRequested) break;
+                if (!_failureReported)
                 {
-                    int rc;
-                    lock (_lifecycle)
+                    // E.g. a TLS handshake that failed verification: libmosquitto gives up without a disconnect callback.
+                    t_inCallback = true;
+                    try
                     {
-                        if (_disposed) return;
-                        rc = Mosquitto.mosquitto_reconnect_async(_handle);
+                        HandleDisconnect(rc);
                     }
-
-                    if (rc == Mosquitto.ErrSuccess) return;
-                    _logger.LogDebug("MQTT broker {Host}:{Port} still not reachable ({Error})", _host, _port, Mosquitto.ErrorText(rc));
+                    finally
+                    {
+                        t_inCallback = false;
+                    }
                 }
+
+                var delay = Backoff(Interlocked.Increment(ref _restarts));
+                _logger.LogWarning("libmosquitto's network loop gave up ({Error}, rc {Code}); trying again in {Delay} s",
+                    Mosquitto.ErrorText(rc), rc, delay.TotalSeconds);
+                if (token.WaitHandle.WaitOne(delay)) break;
+
+                rc = Mosquitto.mosquitto_reconnect_async(_handle);
+                if (rc != Mosquitto.ErrSuccess)
+                    _logger.LogDebug("MQTT reconnect to {Host}:{Port}: {Error}", _host, _port, Mosquitto.ErrorText(rc));
             }
-            catch (Exception ex)
-            {
-                _logger.LogError(ex, "MQTT connect retries stopped");
-            }
-        })
+        }
+        catch (Exception ex)
         {
-            IsBackground = true,
-            Name = "mqtt-connect-retry",
-        };
-        thread.Start();
+            _logger.LogCritical(ex, "MQTT network thread failed; the client stays disconnected");
+        }
+        finally
+        {
+            lock (_lifecycle)
+            {
+                _networkExited = true;
+                if (_releaseOnExit)
+                    ReleaseNative();
+            }
+        }
     }
 
     /// <summary>
@@ -297,47 +323,57 @@ public sealed unsafe class MosquittoClient : IDisposable
     {
         if (t_inCallback)
             throw new InvalidOperationException("Dispose must not be called from a MosquittoClient event handler.");
+        Thread? network;
         lock (_lifecycle)
         {
             if (_disposed) return;
             _disposed = true;
             _stopping.Cancel();
-            if (!_started)
+            network = _network;
+            if (network is null)
             {
                 ReleaseNative();
                 return;
             }
 
+            // Sets the "disconnecting" state that makes loop_forever return, and sends DISCONNECT if connected.
             var rc = Mosquitto.mosquitto_disconnect(_handle);
             if (rc is not (Mosquitto.ErrSuccess or Mosquitto.ErrNoConn))
                 _logger.LogWarning("MQTT disconnect: {Error}", Mosquitto.ErrorText(rc));
+        }
 
-            var stopped = Task.Factory.StartNew(() =>
+        network.Join(ShutdownTimeout);
+        lock (_lifecycle)
+        {
+            _eventsEnabled = false;
+            _connected = false;
+            if (_networkExited)
             {
-                Mosquitto.mosquitto_loop_stop(_handle, false);
                 ReleaseNative();
-            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-            if (!stopped.Wait(ShutdownTimeout))
+            }
+            else
             {
+                _releaseOnExit = true;
                 _logger.LogWarning(
                     "MQTT network thread still in its reconnect back-off after {Timeout}; it is released when it wakes",
                     ShutdownTimeout);
             }
-
-            _eventsEnabled = false;
-            _connected = false;
         }
+
     }
 
     private void ReleaseNative()
     {
         _connected = false;
         _handle.Dispose();
-        _self.Free();
+        if (_self.IsAllocated)
+            _self.Free();
     }
 
     private void Configure(MqttClientOptions options)
     {
+        // The loop runs on our own thread and callers publish from others: the library must lock and hand writes to it.
+        Mosquitto.Check(Mosquitto.mosquitto_threaded_set(_handle, true), "threaded_set");
         Mosquitto.Check(Mosquitto.mosquitto_int_option(_handle, Mosquitto.OptProtocolVersion,
             _v5 ? Mosquitto.ProtocolV5 : Mosquitto.ProtocolV311), "int_option(PROTOCOL_VERSION)");
         Mosquitto.Check(Mosquitto.mosquitto_int_option(_handle, Mosquitto.OptSendMaximum, options.MaxInFlight),
@@ -401,6 +437,7 @@ public sealed unsafe class MosquittoClient : IDisposable
         }
 
         _lastConnackCode = 0;
+        _failureReported = false;
         Volatile.Write(ref _restarts, 0);
         var sessionPresent = (flags & 1) != 0;
         lock (_gate)
@@ -444,6 +481,7 @@ public sealed unsafe class MosquittoClient : IDisposable
     private void HandleDisconnect(int rc)
     {
         _connected = false;
+        _failureReported = true;
         string reason;
         if (rc == 0)
         {
@@ -455,59 +493,10 @@ public sealed unsafe class MosquittoClient : IDisposable
             reason = Mosquitto.ErrorText(rc);
             if (_lastConnackCode != 0)
                 reason += $" ({Mosquitto.ConnackText(_lastConnackCode, _v5)})";
-            _logger.LogWarning("MQTT connection to {Host}:{Port} lost: {Reason} (rc {Code})", _host, _port, reason, rc);
+            _logger.LogWarning("MQTT connection to {Host}:{Port} down: {Reason} (rc {Code})", _host, _port, reason, rc);
         }
 
         Raise(Disconnected, new MqttDisconnectedEventArgs(rc, reason), nameof(Disconnected));
-
-        if (rc != 0 && !_stopping.IsCancellationRequested)
-        {
-            // Whether libmosquitto will retry cannot be read from rc alone (after a TLS error it exits on errno EPROTO),
-            // so watch the thread itself: on the retry path it sleeps and lives on; on the fatal path it ends right
-            // after this callback returns.
-            var loopThread = Thread.CurrentThread;
-            ThreadPool.UnsafeQueueUserWorkItem(static state => state.Client.WatchNetworkThread(state.Thread, state.Reason),
-                (Client: this, Thread: loopThread, Reason: reason), preferLocal: false);
-        }
-    }
-
-    private void WatchNetworkThread(Thread loopThread, string reason)
-    {
-        try
-        {
-            var token = _stopping.Token;
-            // The fatal path ends the thread within microseconds; the retry path keeps it alive for the back-off.
-            for (var i = 0; i < 40 && loopThread.IsAlive; i++)
-            {
-                if (token.WaitHandle.WaitOne(50)) return;
-            }
-
-            if (loopThread.IsAlive) return;
-
-            var delay = Backoff(Interlocked.Increment(ref _restarts));
-            _logger.LogWarning("libmosquitto's network thread gave up after '{Reason}'; starting it again in {Delay} s",
-                reason, delay.TotalSeconds);
-            if (token.WaitHandle.WaitOne(delay)) return;
-
-            lock (_lifecycle)
-            {
-                if (_disposed) return;
-                // Joins the finished thread and clears the library's "threaded" state so loop_start is allowed again.
-                Mosquitto.mosquitto_loop_stop(_handle, false);
-                var rc = Mosquitto.mosquitto_connect_async(_handle, _host, _port, _keepAlive);
-                Mosquitto.Check(Mosquitto.mosquitto_loop_start(_handle), "loop_start");
-                if (rc != Mosquitto.ErrSuccess)
-                    RetryConnectInBackground(rc);
-            }
-        }
-        catch (ObjectDisposedException)
-        {
-            // Disposed while waiting.
-        }
-        catch (Exception ex)
-        {
-            _logger.LogError(ex, "Restarting the MQTT network thread failed");
-        }
     }
 
     private void HandlePublish(int mid, int reasonCode)

@@ -4,7 +4,7 @@ using Microsoft.Win32.SafeHandles;
 namespace EdgeGate.Mqtt.Interop;
 
 /// <summary>Owns one <c>struct mosquitto*</c>; releasing it calls <c>mosquitto_destroy</c>.</summary>
-/// <remarks>Only release it after <c>mosquitto_loop_stop</c> has returned: destroy under a running loop thread is a use-after-free.</remarks>
+/// <remarks>Only release it once the network loop has returned: destroy under a running loop is a use-after-free.</remarks>
 internal sealed class MosquittoHandle() : SafeHandleZeroOrMinusOneIsInvalid(ownsHandle: true)
 {
     protected override bool ReleaseHandle()
@@ -152,10 +152,11 @@ internal static unsafe partial class Mosquitto
     public static partial int mosquitto_reconnect_async(MosquittoHandle mosq);
 
     [LibraryImport(Lib)]
-    public static partial int mosquitto_loop_start(MosquittoHandle mosq);
+    public static partial int mosquitto_threaded_set(MosquittoHandle mosq, [MarshalAs(UnmanagedType.U1)] bool threaded);
 
+    /// <summary>Runs the network loop on the calling thread, reconnecting on its own, until a disconnect or a fatal error.</summary>
     [LibraryImport(Lib)]
-    public static partial int mosquitto_loop_stop(MosquittoHandle mosq, [MarshalAs(UnmanagedType.U1)] bool force);
+    public static partial int mosquitto_loop_forever(MosquittoHandle mosq, int timeout, int maxPackets);
 
     [LibraryImport(Lib)]
     public static partial int mosquitto_disconnect(MosquittoHandle mosq);
