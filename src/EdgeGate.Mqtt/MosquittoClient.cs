@@ -198,7 +198,13 @@ public sealed unsafe class MosquittoClient : IDisposable
                     Mosquitto.ErrorText(rc), rc, delay.TotalSeconds);
                 if (token.WaitHandle.WaitOne(delay)) break;
 
-                rc = Mosquitto.mosquitto_reconnect_async(_handle);
+                lock (_lifecycle)
+                {
+                    // Under the lock, so a Dispose cannot slip its "disconnecting" state in before this resets it.
+                    if (_disposed) break;
+                    rc = Mosquitto.mosquitto_reconnect_async(_handle);
+                }
+
                 if (rc != Mosquitto.ErrSuccess)
                     _logger.LogDebug("MQTT reconnect to {Host}:{Port}: {Error}", _host, _port, Mosquitto.ErrorText(rc));
             }

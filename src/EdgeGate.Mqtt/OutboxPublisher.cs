@@ -71,6 +71,7 @@ public sealed class OutboxPublisher : IDisposable
     private readonly Dictionary<int, Unacked> _byMid = [];
     private readonly SortedDictionary<long, Unacked> _inFlight = [];
     private long _cursor;
+    private bool _wasConnected;
 
     private long _published;
     private long _acknowledged;
@@ -91,6 +92,7 @@ public sealed class OutboxPublisher : IDisposable
         _client.Connected += OnConnected;
         _client.Disconnected += OnDisconnected;
         _client.PublishAcknowledged += OnAcknowledged;
+        _wasConnected = _client.IsConnected;
     }
 
     /// <summary>Messages handed to the client for the first time (in this process).</summary>
@@ -210,14 +212,21 @@ public sealed class OutboxPublisher : IDisposable
                 case ClientEventKind.Acknowledged:
                     HandleAck(e.MessageId, e.ReasonCode);
                     break;
-                case ClientEventKind.Disconnected when _inFlight.Count > 0:
+                case ClientEventKind.Disconnected:
                     // Exactly what was unacknowledged when the connection dropped: libmosquitto resends these itself
-                    // (same message ids) once it is back, so they are not handed over again here.
-                    _logger.LogInformation("Connection lost with {Count} outbox messages unacknowledged; they are resent on reconnect",
-                        _inFlight.Count);
-                    Interlocked.Add(ref _republished, _inFlight.Count);
+                    // (same message ids) once it is back, so they are not handed over again here. Failed attempts
+                    // while already down also report Disconnected; they change nothing.
+                    if (_wasConnected && _inFlight.Count > 0)
+                    {
+                        _logger.LogInformation(
+                            "Connection lost with {Count} outbox messages unacknowledged; they are resent on reconnect", _inFlight.Count);
+                        Interlocked.Add(ref _republished, _inFlight.Count);
+                    }
+
+                    _wasConnected = false;
                     break;
                 case ClientEventKind.Connected:
+                    _wasConnected = true;
                     // The ack timeout only counts time on a live connection.
                     var now = Stopwatch.GetTimestamp();
                     foreach (var entry in _inFlight.Values)
