@@ -84,11 +84,11 @@ public sealed class OutboxPublisherTests(ITestOutputHelper output) : IDisposable
                 for (var i = 0; i < total; i++)
                 {
                     if (i == total / 2)
-                        killed.Wait(); // the second half of the burst happens during the outage
+                        killed.Wait(); // at the latest, the second half of the burst happens during the outage
                     outbox.Enqueue(EventTopic, Event(i), qos: 1);
                     publisher.Wake();
                     Volatile.Write(ref enqueued, i + 1);
-                    Thread.Sleep(2);
+                    Thread.Sleep(1);
                 }
             }
             catch (Exception ex)
@@ -98,18 +98,23 @@ public sealed class OutboxPublisherTests(ITestOutputHelper output) : IDisposable
         });
         producer.Start();
 
-        // Kill half-way through the burst, once the pipeline is demonstrably flowing.
-        Wait.Until(() => Volatile.Read(ref enqueued) == total / 2 && publisher.Acknowledged >= 20, "half the burst enqueued and 20 PUBACKs");
+        // Crash half-way through the burst with a full in-flight window: once the pipeline demonstrably flows, freeze
+        // the broker (SIGSTOP at whatever point of its work it has reached) until 20 messages await their PUBACK,
+        // then SIGKILL it. The rest of the burst arrives during the outage.
+        Wait.Until(() => publisher.Acknowledged >= 50, "the first 50 PUBACKs");
+        broker.Pause();
+        Wait.Until(() => publisher.InFlight == 20, "a full in-flight window");
         broker.Kill();
-        var (inFlightAtKill, pendingAtKill) = (publisher.InFlight, outbox.Count);
+        var (enqueuedAtKill, ackedAtKill, pendingAtKill) = (Volatile.Read(ref enqueued), publisher.Acknowledged, outbox.Count);
         killed.Set();
-        output.WriteLine($"killed the broker after {total / 2} events enqueued, {publisher.Acknowledged} acknowledged, {inFlightAtKill} in flight, {pendingAtKill} in the outbox");
+        output.WriteLine($"killed the broker after {enqueuedAtKill} events enqueued, {ackedAtKill} acknowledged, 20 in flight, {pendingAtKill} in the outbox");
+        Assert.InRange(enqueuedAtKill, 50, total / 2);
 
         Wait.Until(() => !producer.IsAlive && !door.Client.IsConnected && !audit.Client.IsConnected, "the burst to end during the outage");
         Assert.Null(producerError);
         // Nothing is handed to libmosquitto while disconnected, so its in-memory queue holds at most the in-flight window.
         Assert.InRange(publisher.Published - publisher.Acknowledged, 0, 20);
-        Assert.True(outbox.Count >= total / 2, "events enqueued during the outage wait in the outbox");
+        Assert.True(outbox.Count >= total - enqueuedAtKill, "events enqueued during the outage wait in the outbox");
         broker.Restart();
 
         Wait.Until(() => Distinct(audit).Count == total && outbox.Count == 0, "all events delivered and the outbox empty", TimeSpan.FromSeconds(40));
