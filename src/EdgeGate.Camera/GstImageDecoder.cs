@@ -123,32 +123,12 @@ public sealed class GstImageDecoder : IImageDecoder
         }
     }
 
-    private unsafe BgrFrame CopyFrame(GstSampleHandle sample)
+    private BgrFrame CopyFrame(GstSampleHandle sample)
     {
-        var structure = GStreamer.gst_caps_get_structure(GStreamer.gst_sample_get_caps(sample), 0);
-        int width, height;
-        if (structure == 0
-            || GStreamer.gst_structure_get_int(structure, "width", &width) == 0
-            || GStreamer.gst_structure_get_int(structure, "height", &height) == 0)
-            throw new GstException("decoded sample carries no width/height");
+        var (width, height, _) = GStreamer.VideoCapsOf(sample)
+            ?? throw new GstException("decoded sample carries no width/height");
         CheckPixels(width, height);
-
-        var buffer = GStreamer.gst_sample_get_buffer(sample);
-        GStreamer.GstMapInfo map;
-        if (buffer == 0 || !GStreamer.MapRead(buffer, &map))
-            throw new GstException("decoded buffer could not be mapped");
-        try
-        {
-            // GStreamer's default layout for packed 24-bit video pads each row to 4 bytes.
-            var stride = (width * 3 + 3) & ~3;
-            if ((ulong)stride * (ulong)height != map.Size)
-                throw new GstException($"decoded buffer is {map.Size} bytes, expected {stride}x{height} for {width}x{height} BGR");
-            return BgrFrame.FromPacked(new ReadOnlySpan<byte>(map.Data, (int)map.Size), width, height, stride);
-        }
-        finally
-        {
-            GStreamer.gst_buffer_unmap(buffer, &map);
-        }
+        return GstVideoFrames.CopyBgr(GStreamer.gst_sample_get_buffer(sample), width, height);
     }
 
     private static GstException? PopProblem(GstObjectHandle bus)

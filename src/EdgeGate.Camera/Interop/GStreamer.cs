@@ -36,6 +36,8 @@ internal static unsafe partial class GStreamer
     private const string Gst = "libgstreamer-1.0.so.0";
     private const string GstApp = "libgstapp-1.0.so.0";
     private const string GLib = "libglib-2.0.so.0";
+    private const string GObject = "libgobject-2.0.so.0";
+    private const string GstVideo = "libgstvideo-1.0.so.0";
 
     public const ulong ClockTimeNone = ulong.MaxValue;
     private const int MapReadFlag = 1;
@@ -65,6 +67,50 @@ internal static unsafe partial class GStreamer
         public GstMessageType Type;
         public ulong Timestamp;
         public nint Source;
+    }
+
+    /// <summary>
+    /// The public head of a GstBuffer (gstbuffer.h, 1.x): a GstMiniObject, the pool pointer, then the timestamps.
+    /// On 64-bit the mini object is 64 bytes, so pts is at 72, dts at 80 and duration at 88.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct GstBufferHead
+    {
+        public nuint MiniObjectType;
+        public int RefCount;
+        public int LockState;
+        public uint Flags;
+        public nint Copy;
+        public nint Dispose;
+        public nint Free;
+        public uint PrivUint;
+        public nint PrivPointer;
+        public nint Pool;
+        public ulong Pts;
+        public ulong Dts;
+        public ulong Duration;
+        public ulong Offset;
+        public ulong OffsetEnd;
+    }
+
+    /// <summary>
+    /// The head of a GstVideoMeta (gstvideometa.h, 1.22): GstMeta (flags, info), buffer, flags, format, id, width,
+    /// height, n_planes, offset[4] (gsize), stride[4] (gint). On 64-bit: offset[0] at 48, stride[0] at 80.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct GstVideoMetaHead
+    {
+        public uint MetaFlags;
+        public nint MetaInfo;
+        public nint Buffer;
+        public int VideoFlags;
+        public int Format;
+        public int Id;
+        public uint Width;
+        public uint Height;
+        public uint PlaneCount;
+        public nuint Offset0, Offset1, Offset2, Offset3;
+        public int Stride0, Stride1, Stride2, Stride3;
     }
 
     /// <summary>GstMapInfo: 104 bytes on 64-bit, data at offset 16, size at 24.</summary>
@@ -133,6 +179,55 @@ internal static unsafe partial class GStreamer
     }
 
     public static bool MapRead(nint buffer, GstMapInfo* info) => gst_buffer_map(buffer, info, MapReadFlag) != 0;
+
+    /// <summary>The buffer's presentation timestamp in nanoseconds, or <see cref="ClockTimeNone"/>.</summary>
+    public static ulong PtsOf(nint buffer) => ((GstBufferHead*)buffer)->Pts;
+
+    /// <summary>Byte offset and stride of the first plane from the buffer's GstVideoMeta, if it carries one.</summary>
+    public static (long Offset, int Stride)? VideoMetaPlane0(nint buffer)
+    {
+        var meta = (GstVideoMetaHead*)gst_buffer_get_video_meta(buffer);
+        return meta is null ? null : ((long)meta->Offset0, meta->Stride0);
+    }
+
+    /// <summary>The caps' first structure's width, height and format, or null when any is missing.</summary>
+    public static (int Width, int Height, string? Format)? VideoCapsOf(GstSampleHandle sample)
+    {
+        var caps = gst_sample_get_caps(sample);
+        var structure = caps == 0 ? 0 : gst_caps_get_structure(caps, 0);
+        int width, height;
+        if (structure == 0
+            || gst_structure_get_int(structure, "width", &width) == 0
+            || gst_structure_get_int(structure, "height", &height) == 0)
+            return null;
+        return (width, height, Marshal.PtrToStringUTF8((nint)gst_structure_get_string(structure, "format")));
+    }
+
+    /// <summary>True when <paramref name="element"/> is a GstAppSink (or a subclass).</summary>
+    public static bool IsAppSink(GstObjectHandle element) =>
+        g_type_check_instance_is_a(element, gst_app_sink_get_type()) != 0;
+
+    /// <summary>The gst-launch name of the element's factory ("appsink", "fakesink"), for messages.</summary>
+    public static string FactoryNameOf(GstObjectHandle element)
+    {
+        var factory = gst_element_get_factory(element);
+        return factory == 0 ? "?" : TakeString(gst_object_get_name(factory)) ?? "?";
+    }
+
+    /// <summary>
+    /// Pops bus messages up to the first ERROR (waiting up to <paramref name="waitNs"/> for one), dropping the rest,
+    /// and returns that error as an exception.
+    /// </summary>
+    /// <remarks>
+    /// Nothing else reads this bus (no main loop), so every message GStreamer posts (state changes, QoS, stream
+    /// status) would stay queued for the life of the pipeline; popping them here is what keeps a long-running
+    /// camera from growing its bus without bound.
+    /// </remarks>
+    public static GstException? PopError(GstObjectHandle bus, ulong waitNs = 0)
+    {
+        using var message = gst_bus_timed_pop_filtered(bus, waitNs, GstMessageType.Error);
+        return message.IsInvalid ? null : ToException(message);
+    }
 
     public static GstMessageType TypeOf(GstMessageHandle message) =>
         ((GstMessageHead*)message.DangerousGetHandle())->Type;
@@ -219,7 +314,7 @@ internal static unsafe partial class GStreamer
     public static partial void gst_buffer_unmap(nint buffer, GstMapInfo* info);
 
     [LibraryImport(Gst)]
-    public static partial nint gst_sample_get_caps(GstSampleHandle sample);
+    private static partial nint gst_sample_get_caps(GstSampleHandle sample);
 
     [LibraryImport(Gst)]
     public static partial nint gst_sample_get_buffer(GstSampleHandle sample);
@@ -228,10 +323,10 @@ internal static unsafe partial class GStreamer
     internal static partial void gst_sample_unref(nint sample);
 
     [LibraryImport(Gst)]
-    public static partial nint gst_caps_get_structure(nint caps, uint index);
+    private static partial nint gst_caps_get_structure(nint caps, uint index);
 
     [LibraryImport(Gst, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int gst_structure_get_int(nint structure, string field, int* value);
+    private static partial int gst_structure_get_int(nint structure, string field, int* value);
 
     [LibraryImport(GstApp)]
     private static partial int gst_app_src_push_buffer(GstObjectHandle appSrc, nint buffer);
@@ -241,6 +336,46 @@ internal static unsafe partial class GStreamer
 
     [LibraryImport(GstApp)]
     public static partial GstSampleHandle gst_app_sink_try_pull_preroll(GstObjectHandle appSink, ulong timeoutNs);
+
+    [LibraryImport(GstApp)]
+    public static partial GstSampleHandle gst_app_sink_try_pull_sample(GstObjectHandle appSink, ulong timeoutNs);
+
+    [LibraryImport(GstApp)]
+    public static partial int gst_app_sink_is_eos(GstObjectHandle appSink);
+
+    [LibraryImport(GstApp)]
+    private static partial nuint gst_app_sink_get_type();
+
+    [LibraryImport(Gst)]
+    public static partial GstStateChangeReturn gst_element_get_state(GstObjectHandle element, GstState* state, GstState* pending, ulong timeoutNs);
+
+    [LibraryImport(Gst)]
+    private static partial nint gst_element_get_factory(GstObjectHandle element);
+
+    [LibraryImport(Gst, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial byte* gst_structure_get_string(nint structure, string field);
+
+    [LibraryImport(GstVideo)]
+    private static partial nint gst_buffer_get_video_meta(nint buffer);
+
+    [LibraryImport(GObject)]
+    private static partial int g_type_check_instance_is_a(GstObjectHandle instance, nuint type);
+
+    // Test support: a buffer with a chosen layout, to check the video-meta path against a stride GStreamer's
+    // own elements would not produce here.
+
+    [LibraryImport(Gst)]
+    internal static partial nint gst_buffer_new_allocate(nint allocator, nuint size, nint parameters);
+
+    [LibraryImport(Gst)]
+    internal static partial nuint gst_buffer_fill(nint buffer, nuint offset, byte* source, nuint size);
+
+    [LibraryImport(GstVideo)]
+    internal static partial nint gst_buffer_add_video_meta_full(nint buffer, int flags, int format, uint width, uint height,
+        uint planeCount, nuint* offsets, int* strides);
+
+    [LibraryImport(Gst)]
+    internal static partial void gst_mini_object_unref(nint miniObject);
 
     [LibraryImport(GLib)]
     private static partial nint g_malloc(nuint size);
