@@ -25,7 +25,7 @@ public static class Program
         };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0 = one per core)", Recursive = true, DefaultValueFactory = _ => 1 };
 
-        var root = new RootCommand("EdgeGate: face recognition for a door. Verbs work on still images; see README.");
+        var root = new RootCommand("EdgeGate: face recognition for a door. `run` is the daemon; the other verbs work on still images. See README.");
         root.Options.Add(json);
         root.Options.Add(gallery);
         root.Options.Add(threads);
@@ -33,13 +33,14 @@ public static class Program
         // enrol
         var id = new Option<string>("--id") { Description = "person id (stable, e.g. badge number)", Required = true };
         var name = new Option<string>("--name") { Description = "display name", Required = true };
-        var images = new Argument<string[]>("images") { Description = "JPEG/PNG photos with one face each", Arity = ArgumentArity.OneOrMore };
-        var enrol = new Command("enrol", "enrol a person from one or more photos (all must be usable, or nothing is written)") { id, name, images };
+        var images = new Argument<string[]>("images") { Description = "JPEG/PNG photos with one face each (or videos: see --frame-at)", Arity = ArgumentArity.OneOrMore };
+        var frameAt = new Option<double?>("--frame-at") { Description = "for video files: use the frame at this many seconds (default 1.0)" };
+        var enrol = new Command("enrol", "enrol a person from one or more photos (all must be usable, or nothing is written)") { id, name, images, frameAt };
         enrol.SetAction(r => Run(r, json, () =>
         {
             using var stack = Stack(r, threads);
             using var store = SqliteGalleryStore.Open(r.GetValue(gallery)!);
-            return GalleryCommands.Enrol(stack, store, r.GetValue(id)!, r.GetValue(name)!, r.GetValue(images)!);
+            return GalleryCommands.Enrol(stack, store, r.GetValue(id)!, r.GetValue(name)!, r.GetValue(images)!, r.GetValue(frameAt));
         }, o => AnsiConsole.MarkupLine($"{((bool)o["created"]! ? "enrolled" : "updated")} [green]{Markup.Escape((string)o["id"]!)}[/] ({Markup.Escape((string)o["name"]!)}): +{o["templates_added"]} templates, {o["templates_total"]} in total")));
 
         // delete
@@ -115,7 +116,25 @@ public static class Program
             }, _ => { });
         });
 
+        // import
+        var importRoot = new Argument<string>("dir") { Description = "a folder per person: DIR/<person_id>/*.jpg|png (name = id with '_' as spaces)" };
+        var import = new Command("import", "enrol a folder-per-person tree; unusable photos are skipped and listed") { importRoot };
+        import.SetAction(r => Run(r, json, () =>
+        {
+            using var stack = Stack(r, threads);
+            using var store = SqliteGalleryStore.Open(r.GetValue(gallery)!);
+            return ImportCommand.Import(stack, store, r.GetValue(importRoot)!, progress: !r.GetValue(json) && !Console.IsOutputRedirected);
+        }, o => AnsiConsole.MarkupLine($"imported [green]{o["people"]}[/] people ({o["templates_added"]} templates); {((JsonArray)o["skipped_images"]!).Count} photos skipped, {((JsonArray)o["failed_people"]!).Count} people without a usable photo")));
+
+        // run
+        var configFiles = new Option<string[]>("--config") { Description = "extra JSON configuration file(s), applied after /etc/edgegate/edgegate.json" };
+        var sets = new Option<string[]>("--set") { Description = "override one key, e.g. --set Camera:Source=demo.mp4 (repeatable; the EdgeGate: prefix is optional)" };
+        var run = new Command("run", "run the door daemon: camera → faces → decision → relay, events over MQTT") { configFiles, sets };
+        run.SetAction(r => Daemon.DaemonHost.Run(r.GetValue(configFiles) ?? [], r.GetValue(sets) ?? []));
+
         root.Subcommands.Add(enrol);
+        root.Subcommands.Add(import);
+        root.Subcommands.Add(run);
         root.Subcommands.Add(delete);
         root.Subcommands.Add(list);
         root.Subcommands.Add(verify);

@@ -29,6 +29,13 @@ public sealed record AccessOptions
     /// <summary>After a grant, the same person is not granted again (no event, no pulse) for this long.</summary>
     public TimeSpan Cooldown { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// A match whose similarity is below this must be confirmed by a second frame naming the same person before the door
+    /// opens: one borderline frame (motion blur, a look-alike at an angle) is not enough, while a clear match (most
+    /// genuine frames score 0.6–0.95) still opens on the first frame.
+    /// </summary>
+    public float ConfirmBelow { get; init; } = 0.55f;
+
     /// <summary>Embeddings per frame at most (largest faces first): each costs tens of ms on a Pi.</summary>
     public int MaxEmbeddingsPerFrame { get; init; } = 2;
 
@@ -40,6 +47,7 @@ public sealed record AccessOptions
         if (MinTrackAge < TimeSpan.Zero) yield return $"{prefix}:MinTrackAge must not be negative";
         if (Cooldown < TimeSpan.Zero) yield return $"{prefix}:Cooldown must not be negative";
         if (MaxEmbeddingsPerFrame < 1) yield return $"{prefix}:MaxEmbeddingsPerFrame must be at least 1";
+        if (ConfirmBelow is < -1 or > 1) yield return $"{prefix}:ConfirmBelow must be a cosine similarity in -1..1";
     }
 }
 
@@ -148,13 +156,18 @@ public sealed class AccessPipeline : IDisposable
         if (result.Best is { } best && (state.Best is null || best.Similarity > state.Best.Similarity)) state.Best = best;
         if (result.Outcome == IdentifyOutcome.Recognised)
         {
-            state.Match = result.Best;
-            state.Best = result.Best;
+            var candidate = result.Best!;
+            if (candidate.Similarity >= _options.ConfirmBelow || state.Pending?.PersonId == candidate.PersonId)
+            {
+                state.Match = candidate;
+                state.Best = candidate.Similarity >= (state.Pending?.Similarity ?? float.MinValue) ? candidate : state.Pending;
+            }
+            else state.Pending = candidate;
+            return;
         }
-        else if (result.Outcome == IdentifyOutcome.Ambiguous)
-        {
-            state.Ambiguous++;
-        }
+        // Any frame that does not name the pending person resets the confirmation.
+        state.Pending = null;
+        if (result.Outcome == IdentifyOutcome.Ambiguous) state.Ambiguous++;
     }
 
     private void TryDecide(TrackState state, LivenessVerdict verdict, TimeSpan now)
@@ -184,7 +197,8 @@ public sealed class AccessPipeline : IDisposable
                     return; // Pending: the identity is settled; wait for liveness.
             }
         }
-        if (state.Embedded >= _options.UnknownAfterEmbeddings || (state.Embedded > 0 && age >= _options.DecisionBudget))
+        // A borderline match awaiting its confirming frame gets that frame before the face is called unknown.
+        if ((state.Embedded >= _options.UnknownAfterEmbeddings && state.Pending is null) || (state.Embedded > 0 && age >= _options.DecisionBudget))
         {
             Decide(state, DenyReason.Unknown, verdict, state.Ambiguous > 0 ? "too close to two enrolled people" : null);
             return;
@@ -272,6 +286,9 @@ public sealed class AccessPipeline : IDisposable
         public int Embedded { get; set; }
         public int Ambiguous { get; set; }
         public Candidate? Match { get; set; }
+
+        /// <summary>A borderline match waiting for a second frame that names the same person.</summary>
+        public Candidate? Pending { get; set; }
         public Candidate? Best { get; set; }
         public Person? Person { get; set; }
         public (FaceRejection Reason, string Detail)? LastRejection { get; set; }

@@ -20,7 +20,7 @@ internal static class GalleryCommands
     /// Every image must yield exactly one good face before anything is written: a failed enrolment leaves the
     /// gallery as it was, and the error lists each image's problem.
     /// </summary>
-    public static JsonObject Enrol(FaceStack stack, IGalleryStore store, string id, string name, IReadOnlyList<string> images)
+    public static JsonObject Enrol(FaceStack stack, IGalleryStore store, string id, string name, IReadOnlyList<string> images, double? frameAt = null)
     {
         var templates = new List<NewTemplate>();
         var problems = new JsonArray();
@@ -28,7 +28,7 @@ internal static class GalleryCommands
         {
             try
             {
-                using var frame = stack.Decoder.DecodeFile(path);
+                using var frame = FrameGrabber.IsVideo(path) ? FrameGrabber.Grab(path, TimeSpan.FromSeconds(frameAt ?? 1.0)) : stack.Decoder.DecodeFile(path);
                 var r = stack.Engine.AnalyzeSingle(frame);
                 if (r.Ok) templates.Add(new NewTemplate(stack.Engine.ModelId, r.Embedding!, r.QualityScore));
                 else problems.Add(new JsonObject { ["image"] = path, ["code"] = Codes.Of(r.Rejection!.Value), ["message"] = r.Detail });
@@ -36,6 +36,10 @@ internal static class GalleryCommands
             catch (ImageDecodeException e)
             {
                 problems.Add(new JsonObject { ["image"] = path, ["code"] = Codes.Of(e.Error), ["message"] = e.Message });
+            }
+            catch (CameraException e)
+            {
+                problems.Add(new JsonObject { ["image"] = path, ["code"] = "video_unreadable", ["message"] = e.Message });
             }
         }
         if (problems.Count > 0)
@@ -152,4 +156,109 @@ public static class Codes
         ImageDecodeError.Timeout => "image_timeout",
         _ => e.ToString(),
     };
+}
+
+/// <summary>One frame of a video file, for enrolling someone from a recording of the door camera.</summary>
+internal static class FrameGrabber
+{
+    private static readonly string[] VideoExtensions = [".mp4", ".mpg", ".mpeg", ".mkv", ".avi", ".mov", ".webm", ".ts"];
+
+    public static bool IsVideo(string path) => VideoExtensions.Contains(Path.GetExtension(path).ToLowerInvariant());
+
+    /// <summary>The first frame at or after <paramref name="at"/> (the last frame when the video is shorter).</summary>
+    public static EdgeGate.Core.Frames.BgrFrame Grab(string path, TimeSpan at)
+    {
+        if (!File.Exists(path)) throw new ImageDecodeException(ImageDecodeError.NotFound, $"{path}: no such file");
+        var spec = EdgeGate.Core.Capture.CameraSourceSpec.Parse(Path.GetFullPath(path), new EdgeGate.Core.Capture.CameraSourceOptions { RealTime = false });
+        using var source = new EdgeGate.Camera.GstFrameSource(spec);
+        source.Start();
+        CapturedFrame? last = null;
+        try
+        {
+            while (true)
+            {
+                var status = source.Read(TimeSpan.FromSeconds(10), out var frame);
+                if (status == FrameReadStatus.Timeout) throw new CameraException($"{path}: no frame within 10 s");
+                if (status == FrameReadStatus.EndOfStream) break;
+                last?.Dispose();
+                last = frame;
+                if (frame!.StreamTime >= at) break;
+            }
+            if (last is null) throw new CameraException($"{path}: the video has no frames");
+            var image = last.Image;
+            last = null; // ownership of the pixels passes to the caller
+            return image;
+        }
+        finally
+        {
+            last?.Dispose();
+        }
+    }
+}
+
+/// <summary><c>import</c>: a folder per person, as staff keep them; unusable photos are skipped and reported, not fatal.</summary>
+internal static class ImportCommand
+{
+    private static readonly string[] ImageExtensions = [".jpg", ".jpeg", ".png"];
+
+    public static JsonObject Import(FaceStack stack, IGalleryStore store, string root, bool progress)
+    {
+        if (!Directory.Exists(root)) throw new CliError("not_found", $"no such directory: {root}");
+        var folders = Directory.GetDirectories(root).OrderBy(d => d, StringComparer.Ordinal).ToList();
+        if (folders.Count == 0) throw new CliError("empty_import", $"{root} has no sub-folders (expected one folder per person)");
+        var enrolled = new JsonArray();
+        var skipped = new JsonArray();
+        var failed = new JsonArray();
+        var templatesAdded = 0;
+        void ImportAll(Action? step)
+        {
+            foreach (var folder in folders)
+            {
+                var id = Path.GetFileName(folder);
+                var templates = new List<NewTemplate>();
+                var images = Directory.GetFiles(folder)
+                    .Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
+                    .OrderBy(f => f, StringComparer.Ordinal).ToList();
+                foreach (var image in images)
+                {
+                    try
+                    {
+                        using var frame = stack.Decoder.DecodeFile(image);
+                        var r = stack.Engine.AnalyzeSingle(frame);
+                        if (r.Ok) templates.Add(new NewTemplate(stack.Engine.ModelId, r.Embedding!, r.QualityScore));
+                        else skipped.Add(new JsonObject { ["image"] = image, ["code"] = Codes.Of(r.Rejection!.Value), ["message"] = r.Detail });
+                    }
+                    catch (ImageDecodeException e)
+                    {
+                        skipped.Add(new JsonObject { ["image"] = image, ["code"] = Codes.Of(e.Error), ["message"] = e.Message });
+                    }
+                }
+                if (templates.Count == 0)
+                    failed.Add(new JsonObject { ["id"] = id, ["message"] = images.Count == 0 ? "no JPEG/PNG files" : "no usable face in any photo" });
+                else
+                {
+                    store.Enrol(new PersonEnrolment(id, id.Replace('_', ' ')), templates);
+                    templatesAdded += templates.Count;
+                    enrolled.Add(id);
+                }
+                step?.Invoke();
+            }
+        }
+        if (progress)
+            AnsiConsole.Progress().Start(ctx =>
+            {
+                var task = ctx.AddTask("importing", maxValue: folders.Count);
+                ImportAll(() => task.Increment(1));
+            });
+        else ImportAll(null);
+        return new JsonObject
+        {
+            ["people"] = enrolled.Count,
+            ["templates_added"] = templatesAdded,
+            ["enrolled"] = enrolled,
+            ["skipped_images"] = skipped,
+            ["failed_people"] = failed,
+            ["model_id"] = stack.Engine.ModelId,
+        };
+    }
 }

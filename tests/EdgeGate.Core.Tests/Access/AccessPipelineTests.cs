@@ -343,6 +343,44 @@ public class AccessPipelineTests
         Assert.False(denied.RootElement.TryGetProperty("person", out _));
     }
 
+    /// <summary>cos = 0.5 to alice: above τ_identify (0.45), below ConfirmBelow (0.55), far from everyone else.</summary>
+    private static float[] BorderlineAlice()
+    {
+        var v = new float[Dim];
+        v[0] = 0.5f;
+        v[7] = MathF.Sqrt(0.75f);
+        return v;
+    }
+
+    [Fact]
+    public void BorderlineMatch_OpensOnlyWhenASecondFrameNamesTheSamePerson()
+    {
+        using var rig = new Rig();
+        rig.Frame((Box(100), BorderlineAlice(), Good));
+        Assert.Empty(rig.Decisions);
+        rig.Frame((Box(101), Stranger(), Good)); // breaks the streak
+        rig.Frame((Box(102), BorderlineAlice(), Good));
+        Assert.Empty(rig.Decisions);
+        rig.Frame((Box(103), BorderlineAlice(), Good));
+        var d = Assert.Single(rig.Decisions);
+        Assert.True(d.Granted);
+        Assert.Equal(0.5f, d.Similarity!.Value, 3);
+        Assert.Single(rig.Door.Opens);
+    }
+
+    [Fact]
+    public void BorderlineMatch_NeverConfirmed_IsUnknown()
+    {
+        using var rig = new Rig();
+        rig.Frame((Box(100), BorderlineAlice(), Good));
+        rig.Frame((Box(101), Stranger(), Good));
+        rig.Frame((Box(102), Stranger(), Good));
+        var d = Assert.Single(rig.Decisions);
+        Assert.Equal("unknown", d.ReasonName);
+        Assert.Null(d.Person);
+        Assert.Empty(rig.Door.Opens);
+    }
+
     [Fact]
     public void Options_Validate_NamesTheKey()
     {
@@ -351,3 +389,4 @@ public class AccessPipelineTests
         Assert.Contains(errors, e => e.StartsWith("EdgeGate:Access:Cooldown"));
     }
 }
+

@@ -1,0 +1,188 @@
+using EdgeGate.Core.Access;
+using Microsoft.Extensions.Options;
+
+namespace EdgeGate.Daemon;
+
+/// <summary>
+/// The daemon's configuration, section <c>EdgeGate</c>. Sources, later ones winning: appsettings.json beside the program,
+/// /etc/edgegate/edgegate.json, <c>--config FILE</c>, environment (<c>EdgeGate__Camera__Source=...</c>), <c>--set Key=Value</c>.
+/// Key names are a public contract (installers, provisioning and outside checks use them).
+/// </summary>
+public sealed class DaemonOptions
+{
+    public const string Section = "EdgeGate";
+
+    /// <summary>This door's id: the MQTT topic level and the <c>device</c> field of every event.</summary>
+    public string DeviceId { get; set; } = "gate-1";
+
+    public CameraSettings Camera { get; set; } = new();
+    public MqttSettings Mqtt { get; set; } = new();
+    public DoorSettings Door { get; set; } = new();
+    public StorageSettings Storage { get; set; } = new();
+    public AccessSettings Access { get; set; } = new();
+    public RecognitionSettings Recognition { get; set; } = new();
+
+    /// <summary>Seconds between telemetry messages (0 = none).</summary>
+    public int TelemetrySeconds { get; set; } = 30;
+}
+
+public sealed class CameraSettings
+{
+    /// <summary>A preset (<c>v4l2:/dev/video0</c>, <c>libcamera</c>, <c>argus</c>, <c>testsrc</c>), rtsp:// or other URI, a file, or a pipeline ending in <c>appsink name=sink</c>.</summary>
+    public string Source { get; set; } = "v4l2:/dev/video0";
+    public int Width { get; set; } = 1280;
+    public int Height { get; set; } = 720;
+    public int Fps { get; set; } = 15;
+
+    /// <summary>Files play at their own rate (like a camera: stale frames dropped). False = every frame, as fast as possible.</summary>
+    public bool RealTime { get; set; } = true;
+
+    /// <summary>For files: start again at the end instead of stopping.</summary>
+    public bool Loop { get; set; }
+
+    /// <summary>For files that do not loop: stop the daemon once the file has been played and its events delivered (demo, tests).</summary>
+    public bool ExitAtEnd { get; set; }
+
+    /// <summary>No frame for this long → the pipeline is rebuilt (with back-off) and the systemd watchdog is no longer fed.</summary>
+    public double WatchdogSeconds { get; set; } = 5;
+}
+
+public sealed class MqttSettings
+{
+    /// <summary>Broker host; empty = MQTT off (events are still logged and kept in the outbox).</summary>
+    public string Host { get; set; } = "127.0.0.1";
+    public int Port { get; set; } = 1883;
+    public string TopicPrefix { get; set; } = "edgegate";
+    public string? ClientId { get; set; }
+    public string? Username { get; set; }
+    public string? Password { get; set; }
+    public int KeepAliveSeconds { get; set; } = 30;
+    public TlsSettings Tls { get; set; } = new();
+
+    /// <summary>Upper bound of the outbox; beyond it the oldest events are dropped (and counted in telemetry).</summary>
+    public int OutboxMaxMessages { get; set; } = 10_000;
+}
+
+public sealed class TlsSettings
+{
+    public bool Enabled { get; set; }
+    public string? CaFile { get; set; }
+    public string? CaPath { get; set; }
+    public string? CertFile { get; set; }
+    public string? KeyFile { get; set; }
+}
+
+public sealed class DoorSettings
+{
+    /// <summary><c>gpio</c> (Linux GPIO character device) or <c>sim</c> (simulated chip, for the demo and tests).</summary>
+    public string Driver { get; set; } = "gpio";
+    public string Chip { get; set; } = "gpiochip0";
+    public int RelayLine { get; set; } = 17;
+    public bool RelayActiveLow { get; set; }
+    public int PulseMs { get; set; } = 3000;
+    public int? ContactLine { get; set; }
+    public bool ContactActiveLow { get; set; }
+    public int HeldOpenSeconds { get; set; } = 30;
+    public int? ButtonLine { get; set; }
+    public bool ButtonActiveLow { get; set; } = true;
+    public int ButtonDebounceMs { get; set; } = 50;
+
+    /// <summary>For <c>sim</c>: directory where the simulated chip exposes line ownership and levels to other processes.</summary>
+    public string? SimStateDirectory { get; set; }
+}
+
+public sealed class StorageSettings
+{
+    /// <summary>Directory for gallery.db, events.db and outbox.db. Created if missing.</summary>
+    public string Path { get; set; } = "/var/lib/edgegate";
+}
+
+public sealed class AccessSettings
+{
+    public int UnknownAfterEmbeddings { get; set; } = 3;
+    public double DecisionBudgetSeconds { get; set; } = 3;
+    public double LowQualityAfterSeconds { get; set; } = 2;
+    public double CooldownSeconds { get; set; } = 5;
+    public int MaxEmbeddingsPerFrame { get; set; } = 2;
+    public float ConfirmBelow { get; set; } = 0.55f;
+
+    public AccessOptions ToOptions() => new()
+    {
+        UnknownAfterEmbeddings = UnknownAfterEmbeddings,
+        DecisionBudget = TimeSpan.FromSeconds(DecisionBudgetSeconds),
+        LowQualityAfter = TimeSpan.FromSeconds(LowQualityAfterSeconds),
+        Cooldown = TimeSpan.FromSeconds(CooldownSeconds),
+        MaxEmbeddingsPerFrame = MaxEmbeddingsPerFrame,
+        ConfirmBelow = ConfirmBelow,
+    };
+}
+
+public sealed class RecognitionSettings
+{
+    /// <summary>ONNX Runtime intra-op threads per model (0 = one per core).</summary>
+    public int Threads { get; set; } = 1;
+
+    /// <summary>Where the models and ONNX Runtime are (default: found as the CLI finds them).</summary>
+    public string? AssetsPath { get; set; }
+}
+
+/// <summary>Checks the whole configuration at start; each failure names its key so a technician can fix it.</summary>
+public sealed class DaemonOptionsValidator : IValidateOptions<DaemonOptions>
+{
+    public ValidateOptionsResult Validate(string? name, DaemonOptions o)
+    {
+        var errors = Check(o).ToList();
+        // The adapters validate their own options too (same key names); report each problem once.
+        if (!string.IsNullOrEmpty(o.Mqtt.Host) && !string.IsNullOrWhiteSpace(o.DeviceId))
+            errors.AddRange(MqttService.ToClientOptions(o, new Topics(o.Mqtt.TopicPrefix, o.DeviceId)).Validate());
+        if (o.Door.Driver is "gpio" or "sim") errors.AddRange(DoorService.ToDoorOptions(o, o.Storage.Path).Validate());
+        // Report each key once: ours and an adapter's message about the same key say the same thing.
+        errors = errors.GroupBy(e => e.Split(' ', 2)[0]).Select(g => g.First()).ToList();
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    public static IEnumerable<string> Check(DaemonOptions o)
+    {
+        const string p = DaemonOptions.Section;
+        if (string.IsNullOrWhiteSpace(o.DeviceId) || o.DeviceId.IndexOfAny(['/', '+', '#', ' ']) >= 0)
+            yield return $"{p}:DeviceId must be non-empty without '/', '+', '#' or spaces (it is an MQTT topic level), got '{o.DeviceId}'";
+        if (string.IsNullOrWhiteSpace(o.Camera.Source)) yield return $"{p}:Camera:Source is required";
+        if (o.Camera.Width is < 16 or > 8192) yield return $"{p}:Camera:Width must be 16..8192, got {o.Camera.Width}";
+        if (o.Camera.Height is < 16 or > 8192) yield return $"{p}:Camera:Height must be 16..8192, got {o.Camera.Height}";
+        if (o.Camera.Fps is < 1 or > 240) yield return $"{p}:Camera:Fps must be 1..240, got {o.Camera.Fps}";
+        if (o.Camera.WatchdogSeconds is < 0.5 or > 600) yield return $"{p}:Camera:WatchdogSeconds must be 0.5..600, got {o.Camera.WatchdogSeconds}";
+        if (!string.IsNullOrEmpty(o.Mqtt.Host))
+        {
+            if (o.Mqtt.Port is < 1 or > 65535) yield return $"{p}:Mqtt:Port must be 1..65535, got {o.Mqtt.Port}";
+            if (string.IsNullOrWhiteSpace(o.Mqtt.TopicPrefix) || o.Mqtt.TopicPrefix.IndexOfAny(['+', '#']) >= 0 || o.Mqtt.TopicPrefix.EndsWith('/'))
+                yield return $"{p}:Mqtt:TopicPrefix must be non-empty, without wildcards or a trailing '/', got '{o.Mqtt.TopicPrefix}'";
+            if (o.Mqtt.KeepAliveSeconds is < 5 or > 3600) yield return $"{p}:Mqtt:KeepAliveSeconds must be 5..3600, got {o.Mqtt.KeepAliveSeconds}";
+            if (o.Mqtt.Password is not null && string.IsNullOrEmpty(o.Mqtt.Username)) yield return $"{p}:Mqtt:Username is required when a password is set";
+            if (o.Mqtt.OutboxMaxMessages is < 100 or > 10_000_000) yield return $"{p}:Mqtt:OutboxMaxMessages must be 100..10000000, got {o.Mqtt.OutboxMaxMessages}";
+            var tls = o.Mqtt.Tls;
+            if (tls.Enabled)
+            {
+                if (tls.CaFile is null && tls.CaPath is null) yield return $"{p}:Mqtt:Tls:CaFile (or CaPath) is required when TLS is enabled";
+                if (tls.CaFile is not null && !File.Exists(tls.CaFile)) yield return $"{p}:Mqtt:Tls:CaFile '{tls.CaFile}' does not exist";
+                if ((tls.CertFile is null) != (tls.KeyFile is null)) yield return $"{p}:Mqtt:Tls:CertFile and {p}:Mqtt:Tls:KeyFile must be given together";
+                if (tls.CertFile is not null && !File.Exists(tls.CertFile)) yield return $"{p}:Mqtt:Tls:CertFile '{tls.CertFile}' does not exist";
+                if (tls.KeyFile is not null && !File.Exists(tls.KeyFile)) yield return $"{p}:Mqtt:Tls:KeyFile '{tls.KeyFile}' does not exist";
+            }
+        }
+        var d = o.Door;
+        if (d.Driver is not ("gpio" or "sim")) yield return $"{p}:Door:Driver must be 'gpio' or 'sim', got '{d.Driver}'";
+        if (string.IsNullOrWhiteSpace(d.Chip)) yield return $"{p}:Door:Chip is required";
+        if (d.RelayLine < 0) yield return $"{p}:Door:RelayLine must be a line offset ≥ 0, got {d.RelayLine}";
+        if (d.PulseMs is < 100 or > 60_000) yield return $"{p}:Door:PulseMs must be 100..60000, got {d.PulseMs}";
+        if (d.ContactLine is < 0) yield return $"{p}:Door:ContactLine must be ≥ 0";
+        if (d.ButtonLine is < 0) yield return $"{p}:Door:ButtonLine must be ≥ 0";
+        if (d.HeldOpenSeconds is < 1 or > 3600) yield return $"{p}:Door:HeldOpenSeconds must be 1..3600, got {d.HeldOpenSeconds}";
+        if (d.ButtonDebounceMs is < 0 or > 1000) yield return $"{p}:Door:ButtonDebounceMs must be 0..1000, got {d.ButtonDebounceMs}";
+        var lines = new[] { (int?)d.RelayLine, d.ContactLine, d.ButtonLine }.Where(l => l is not null).ToList();
+        if (lines.Distinct().Count() != lines.Count) yield return $"{p}:Door:RelayLine, ContactLine and ButtonLine must be different lines";
+        if (string.IsNullOrWhiteSpace(o.Storage.Path)) yield return $"{p}:Storage:Path is required";
+        foreach (var e in o.Access.ToOptions().Validate($"{p}:Access")) yield return e;
+        if (o.Recognition.Threads is < 0 or > 64) yield return $"{p}:Recognition:Threads must be 0..64, got {o.Recognition.Threads}";
+        if (o.TelemetrySeconds is < 0 or > 86_400) yield return $"{p}:TelemetrySeconds must be 0..86400, got {o.TelemetrySeconds}";
+    }
+}
