@@ -1,0 +1,253 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using EdgeGate.Door;
+using EdgeGate.Door.Gpio;
+using EdgeGate.Integration.Tests.Mqtt;
+using EdgeGate.Mqtt;
+using Xunit.Abstractions;
+
+namespace EdgeGate.Integration.Tests.Daemon;
+
+/// <summary>
+/// The daemon end to end: real GStreamer on the dev videos, real ONNX Runtime, a real mosquitto on a free loopback
+/// port, the simulated GPIO chip observed through its state directory. The GRID clips pwij3p and id2_vcd_swwp2s show the
+/// same speaker (cosine 0.94 between their frames); brbk7n shows a different one (0.14).
+/// </summary>
+public sealed class DaemonEndToEndTests(ITestOutputHelper output) : IDisposable
+{
+    private const string Device = "e2e";
+    private const int RelayLine = 17;
+    private static readonly TimeSpan RunLimit = TimeSpan.FromSeconds(90);
+    private readonly string _dir = Directory.CreateTempSubdirectory("edgegate-daemon-").FullName;
+    private string SimDir => Path.Combine(_dir, "sim-gpio");
+
+    private static string Video(string faces, string name) => Path.Combine(faces, "video", name);
+
+    private IEnumerable<string> Settings(string source, int brokerPort, bool fast = true, params string[] more)
+    {
+        string[] baseSets =
+        [
+            $"DeviceId={Device}", $"Storage:Path={_dir}", $"Camera:Source={source}", $"Camera:RealTime={(!fast).ToString().ToLowerInvariant()}",
+            "Door:Driver=sim", $"Door:SimStateDirectory={SimDir}", $"Door:RelayLine={RelayLine}", "Mqtt:Host=127.0.0.1", $"Mqtt:Port={brokerPort}",
+            "TelemetrySeconds=0",
+        ];
+        return baseSets.Concat(more);
+    }
+
+    private void EnrolGridSpeaker(string faces)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { DaemonProcess.Dll, "enrol", "--json", "--gallery", Path.Combine(_dir, "gallery.db"), "--id", "grid", "--name", "GRID speaker",
+                     "--frame-at", "1.0", Video(faces, "grid_pwij3p.mpg") })
+            psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        output.WriteLine($"enrol: {stdout}{p.StandardError.ReadToEnd()}");
+        Assert.Equal(0, p.ExitCode);
+    }
+
+    private static List<JsonElement> Events(MqttProbe probe, string kind) =>
+        probe.Messages.Where(m => m.Topic == $"edgegate/{Device}/event/{kind}")
+            .Select(m => JsonDocument.Parse(m.Payload).RootElement.Clone()).ToList();
+
+    /// <summary>Relay transitions the simulated chip wrote: (physical level) per change of the relay line.</summary>
+    private List<bool> RelayLevels()
+    {
+        var log = Path.Combine(SimDir, "gpiochip0", "transitions.log");
+        if (!File.Exists(log)) return [];
+        return File.ReadAllLines(log).Select(l => l.Split(' ')).Where(f => f.Length >= 3 && f[1] == RelayLine.ToString())
+            .Select(f => f[2] == "1").ToList();
+    }
+
+    private MqttProbe Subscriber(MosquittoBroker broker)
+    {
+        var probe = MqttProbe.Start(MqttProbe.Options(broker, "e2e-observer"), output, "observer");
+        probe.SubscribeAndWait($"edgegate/{Device}/#");
+        return probe;
+    }
+
+    [Fact]
+    public void EnrolledPerson_InAnotherVideo_IsGranted_WithOneRelayPulse_AndTheEventOnTheBroker()
+    {
+        if (TestData.FacesOrSkip(output) is not { } faces) return;
+        using var broker = MosquittoBroker.Start(output);
+        EnrolGridSpeaker(faces);
+        using var probe = Subscriber(broker);
+
+        var exit = DaemonProcess.RunToExit(output, Settings(Video(faces, "grid_id2_vcd_swwp2s.mpg"), broker.Port, fast: true, "Camera:ExitAtEnd=true", "Door:PulseMs=500"), RunLimit, out var daemon);
+        using var run = daemon;
+
+        Assert.Equal(0, exit);
+        Wait.Until(() => Events(probe, "access").Count >= 1 && Events(probe, "door").Count >= 2, "the access event and both relay events");
+        var access = Assert.Single(Events(probe, "access"));
+        Assert.Equal("granted", access.GetProperty("decision").GetString());
+        Assert.Equal(JsonValueKind.Null, access.GetProperty("reason").ValueKind);
+        Assert.Equal("grid", access.GetProperty("person").GetProperty("id").GetString());
+        Assert.Equal("GRID speaker", access.GetProperty("person").GetProperty("name").GetString());
+        Assert.Equal("disabled", access.GetProperty("liveness").GetString());
+        Assert.Equal(Device, access.GetProperty("device").GetString());
+        Assert.True(access.GetProperty("similarity").GetDouble() >= 0.45);
+        Assert.InRange(access.GetProperty("p_same").GetDouble(), 0.5, 1.0);
+        Assert.True(access.GetProperty("latency_ms").GetDouble() > 0);
+        Assert.True(Guid.TryParse(access.GetProperty("event_id").GetString(), out _));
+        Assert.Equal(["relay_energised", "relay_released"], Events(probe, "door").Select(e => e.GetProperty("event").GetString()));
+        // Exactly one pulse on the chip: energised once, released once, never energised again.
+        Assert.Equal([true, false], RelayLevels());
+        var status = probe.Messages.Where(m => m.Topic == $"edgegate/{Device}/status").Select(m => Encoding.UTF8.GetString(m.Payload)).ToList();
+        Assert.Equal(["online", "offline"], status);
+    }
+
+    [Fact]
+    public void SomeoneNotEnrolled_IsDeniedUnknown_AndTheRelayNeverMoves()
+    {
+        if (TestData.FacesOrSkip(output) is not { } faces) return;
+        using var broker = MosquittoBroker.Start(output);
+        EnrolGridSpeaker(faces);
+        using var probe = Subscriber(broker);
+
+        var exit = DaemonProcess.RunToExit(output, Settings(Video(faces, "grid_brbk7n.mpg"), broker.Port, fast: true, "Camera:ExitAtEnd=true"), RunLimit, out var daemon);
+        using var run = daemon;
+
+        Assert.Equal(0, exit);
+        Wait.Until(() => Events(probe, "access").Count >= 1, "the access event");
+        var access = Assert.Single(Events(probe, "access"));
+        Assert.Equal("denied", access.GetProperty("decision").GetString());
+        Assert.Equal("unknown", access.GetProperty("reason").GetString());
+        Assert.False(access.TryGetProperty("person", out _));
+        Assert.True(access.GetProperty("similarity").GetDouble() < 0.45);
+        Assert.Empty(Events(probe, "door"));
+        Assert.DoesNotContain(true, RelayLevels());
+    }
+
+    [Fact]
+    public void BrokerDown_EventsWaitInTheOutbox_AndArriveWhenItIsBack()
+    {
+        if (TestData.FacesOrSkip(output) is not { } faces) return;
+        EnrolGridSpeaker(faces);
+        using var broker = MosquittoBroker.Start(output);
+        var port = broker.Port;
+        broker.Stop(); // the daemon starts with the broker down
+
+        var first = DaemonProcess.RunToExit(output, Settings(Video(faces, "grid_id2_vcd_swwp2s.mpg"), port, fast: true, "Camera:ExitAtEnd=true", "Door:PulseMs=500"), RunLimit, out var offline);
+        using (offline) Assert.Equal(0, first);
+        Assert.Contains(offline.Lines, l => l.Contains("still holds"));
+
+        broker.Restart();
+        using var probe = Subscriber(broker);
+        var second = DaemonProcess.RunToExit(output, Settings(Video(faces, "grid_brbk7n.mpg"), port, fast: true, "Camera:ExitAtEnd=true"), RunLimit, out var online);
+        using (online) Assert.Equal(0, second);
+
+        Wait.Until(() => Events(probe, "access").Count >= 2, "both runs' access events");
+        var decisions = Events(probe, "access").DistinctBy(e => e.GetProperty("event_id").GetString()).Select(e => e.GetProperty("decision").GetString()).ToList();
+        Assert.Equal(2, decisions.Count);
+        Assert.Contains("granted", decisions); // from the run while the broker was down
+        Assert.Contains("denied", decisions);
+        Assert.Contains("relay_energised", Events(probe, "door").Select(e => e.GetProperty("event").GetString()));
+    }
+
+    [Fact]
+    public void SigkillWhileTheRelayIsEnergised_LeavesTheLineReleasedAndInactive_AndTheWillSaysOffline()
+    {
+        if (TestData.FacesOrSkip(output) is not { } faces) return;
+        using var broker = MosquittoBroker.Start(output);
+        EnrolGridSpeaker(faces);
+        using var probe = Subscriber(broker);
+
+        // A long pulse and a looping file: the relay is certainly energised when the process dies.
+        using var daemon = DaemonProcess.Start(output, Settings(Video(faces, "grid_id2_vcd_swwp2s.mpg"), broker.Port, fast: false, "Camera:Loop=true", "Door:PulseMs=60000"));
+        Wait.Until(() => SimulatedGpioChip.Probe(SimDir, "gpiochip0", RelayLine) == (true, true), "the relay to be energised", TimeSpan.FromSeconds(60));
+        daemon.Signal("KILL");
+        daemon.WaitForExit(TimeSpan.FromSeconds(10));
+
+        Assert.Equal((false, false), SimulatedGpioChip.Probe(SimDir, "gpiochip0", RelayLine));
+        Wait.Until(() => probe.Messages.Any(m => m.Topic == $"edgegate/{Device}/status" && Encoding.UTF8.GetString(m.Payload) == "offline"),
+            "the Last Will 'offline'");
+    }
+
+    [Fact]
+    public void MissingVideo_TheWatchdogRetriesWithBackOff_AndTheDaemonStaysUp_UntilStopped()
+    {
+        using var broker = MosquittoBroker.Start(output);
+        var missing = Path.Combine(_dir, "no-such-camera.mp4");
+        using var daemon = DaemonProcess.Start(output, Settings(missing, broker.Port, fast: false, "Camera:WatchdogSeconds=1"));
+
+        daemon.WaitForLine(l => l.Contains("camera failed") && l.Contains("no-such-camera.mp4"), "a camera failure naming the file");
+        Wait.Until(() => daemon.CountLines(l => l.Contains("rebuilding the pipeline")) >= 2, "two rebuild attempts", TimeSpan.FromSeconds(60));
+        Assert.False(daemon.HasExited);
+        daemon.Signal("TERM");
+        Assert.Equal(0, daemon.WaitForExit(TimeSpan.FromSeconds(30)));
+        // The door was held (inactive) the whole time and released cleanly on stop.
+        Assert.Equal((false, false), SimulatedGpioChip.Probe(SimDir, "gpiochip0", RelayLine));
+        Assert.DoesNotContain(true, RelayLevels());
+    }
+
+    [Fact]
+    public void BadConfiguration_ExitsWithTwo_NamingEachKey_BeforeAnythingIsTouched()
+    {
+        var exit = DaemonProcess.RunToExit(output,
+            [$"Storage:Path={_dir}/state", "Door:Driver=banana", "Mqtt:Port=70000", "Camera:Source=testsrc", "DeviceId=a/b"], RunLimit, out var daemon);
+        using var run = daemon;
+
+        Assert.Equal(2, exit);
+        Assert.Contains(daemon.Lines, l => l.Contains("EdgeGate:Door:Driver"));
+        Assert.Contains(daemon.Lines, l => l.Contains("EdgeGate:Mqtt:Port"));
+        Assert.Contains(daemon.Lines, l => l.Contains("EdgeGate:DeviceId"));
+        Assert.False(Directory.Exists(Path.Combine(_dir, "state")), "the state directory must not be created");
+
+        var unparsable = DaemonProcess.RunToExit(output, [$"Storage:Path={_dir}/state", "Door:RelayLine=seventeen"], RunLimit, out var second);
+        using var rerun = second;
+        Assert.Equal(2, unparsable);
+        Assert.Contains(second.Lines, l => l.Contains("EdgeGate:Door:RelayLine"));
+    }
+
+    [Fact]
+    public void UnderSystemd_SaysReady_FeedsTheWatchdogWhileFramesFlow_AndSaysStopping()
+    {
+        if (TestData.FacesOrSkip(output) is not { } faces) return;
+        var socketPath = Path.Combine(_dir, "notify.sock");
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        socket.Bind(new UnixDomainSocketEndPoint(socketPath));
+        socket.ReceiveTimeout = 1000;
+        var messages = new List<string>();
+        var receiving = true;
+        var receiver = new Thread(() =>
+        {
+            var buffer = new byte[4096];
+            while (Volatile.Read(ref receiving))
+            {
+                try
+                {
+                    var n = socket.Receive(buffer);
+                    lock (messages) messages.Add(Encoding.UTF8.GetString(buffer, 0, n));
+                }
+                catch (SocketException) { }
+            }
+        }) { IsBackground = true };
+        receiver.Start();
+        string[] Received() { lock (messages) return [.. messages]; }
+
+        using var daemon = DaemonProcess.Start(output, Settings(Video(faces, "grid_id2_vcd_swwp2s.mpg"), 1, fast: false, "Camera:Loop=true", "Mqtt:Host="),
+            new Dictionary<string, string> { ["NOTIFY_SOCKET"] = socketPath, ["WATCHDOG_USEC"] = "1000000" });
+        Wait.Until(() => Received().Any(m => m.Contains("READY=1")), "READY=1", TimeSpan.FromSeconds(60));
+        Wait.Until(() => Received().Count(m => m == "WATCHDOG=1") >= 2, "two watchdog pings", TimeSpan.FromSeconds(30));
+        daemon.Signal("TERM");
+        Assert.Equal(0, daemon.WaitForExit(TimeSpan.FromSeconds(30)));
+        Volatile.Write(ref receiving, false);
+        receiver.Join();
+
+        var all = Received();
+        Assert.Contains(all, m => m.StartsWith("STATUS=") && m.Contains("camera streaming"));
+        Assert.Contains(all, m => m.Contains("STOPPING=1"));
+        // READY comes before the first watchdog ping: systemd must not be fed before the door is usable.
+        Assert.True(Array.FindIndex(all, m => m.Contains("READY=1")) < Array.IndexOf(all, "WATCHDOG=1"));
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_dir, recursive: true); }
+        catch (IOException) { }
+    }
+}
