@@ -81,7 +81,8 @@ public sealed class ScriptedFrameSource(
             case Step.ErrorStep e:
                 throw new CameraException(e.Message);
             case Step.HangStep h:
-                h.Release.Wait();
+                // Bounded so that a failing test still ends: its supervisor's Dispose waits for this Read.
+                h.Release.Wait(TimeSpan.FromSeconds(30));
                 return FrameReadStatus.Timeout;
             default:
                 time.Advance(timeout);
