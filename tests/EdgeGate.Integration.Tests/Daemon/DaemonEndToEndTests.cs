@@ -157,8 +157,15 @@ public sealed class DaemonEndToEndTests(ITestOutputHelper output) : IDisposable
         using var probe = Subscriber(broker);
 
         // A long pulse and a looping file: the relay is certainly energised when the process dies.
-        using var daemon = DaemonProcess.Start(output, Settings(Video(faces, "grid_id2_vcd_swwp2s.mpg"), broker.Port, fast: false, "Camera:Loop=true", "Door:PulseMs=60000"));
+        using var daemon = DaemonProcess.Start(output, Settings(Video(faces, "grid_id2_vcd_swwp2s.mpg"), broker.Port, fast: false,
+            "Camera:Loop=true", "Door:PulseMs=60000", "TelemetrySeconds=1"));
         Wait.Until(() => SimulatedGpioChip.Probe(SimDir, "gpiochip0", RelayLine) == (true, true), "the relay to be energised", TimeSpan.FromSeconds(60));
+        // While it runs, telemetry reports the stream and the gallery.
+        var telemetry = JsonDocument.Parse(probe.WaitForMessage($"edgegate/{Device}/telemetry").Payload).RootElement;
+        Assert.True(telemetry.GetProperty("frames").GetInt64() > 0);
+        Assert.Equal(1, telemetry.GetProperty("gallery_size").GetInt32());
+        Assert.Equal("streaming", telemetry.GetProperty("camera").GetString());
+        Assert.True(telemetry.GetProperty("rss_mb").GetDouble() > 0);
         daemon.Signal("KILL");
         daemon.WaitForExit(TimeSpan.FromSeconds(10));
 
