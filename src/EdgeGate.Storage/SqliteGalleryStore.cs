@@ -42,6 +42,7 @@ public sealed class SqliteGalleryStore : IGalleryStore
     private readonly SqliteConnection _connection;
     private readonly TimeProvider _time;
     private bool _disposed;
+    private long _ownWrites;
 
     private SqliteGalleryStore(SqliteConnection connection, TimeProvider time, string path)
     {
@@ -201,6 +202,7 @@ public sealed class SqliteGalleryStore : IGalleryStore
                 // GetPerson will return (millisecond truncation, preserved created_at).
                 var stored = QueryPersons($"SELECT {PersonColumns} FROM persons WHERE id = $id", person.Id, tx)[0];
                 tx.Commit();
+                _ownWrites++;
                 return new EnrolOutcome(stored, created, ids);
             }
             catch
@@ -231,7 +233,26 @@ public sealed class SqliteGalleryStore : IGalleryStore
             // Templates go by ON DELETE CASCADE (foreign_keys is on for this connection).
             using var cmd = Command("DELETE FROM persons WHERE id = $id");
             cmd.Parameters.AddWithValue("$id", personId);
-            return cmd.ExecuteNonQuery() > 0;
+            var deleted = cmd.ExecuteNonQuery() > 0;
+            if (deleted) _ownWrites++;
+            return deleted;
+        }
+    }
+
+    /// <summary>
+    /// Changes whenever the gallery may have changed: a write through this store, or a commit by any other connection
+    /// (SQLite's <c>data_version</c>), e.g. the CLI enrolling someone while the daemon runs. Cheap enough to poll.
+    /// </summary>
+    public long ChangeStamp
+    {
+        get
+        {
+            lock (_gate)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                var dataVersion = Convert.ToInt64(ExecuteScalar(_connection, "PRAGMA data_version"));
+                return (dataVersion << 32) + _ownWrites;
+            }
         }
     }
 

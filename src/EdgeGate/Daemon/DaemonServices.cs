@@ -361,6 +361,8 @@ public sealed class RecognitionService(
             DisabledLiveness.Instance, o.Access.ToOptions());
         state.ModelsReady = true;
 
+        var galleryStamp = gallery.ChangeStamp;
+        var nextGalleryCheck = Environment.TickCount64 + 2000;
         var supervisor = await feed.Supervisor.WaitAsync(ct);
         var frames = supervisor.Frames;
         try
@@ -371,6 +373,10 @@ public sealed class RecognitionService(
                 {
                     using (frame)
                     {
+                        // A rebuilt pipeline (or a looped file) starts its stream clock again: the tracks of the old
+                        // stream end here, or their budgets would be measured against the wrong clock.
+                        if (frame.Sequence == 0)
+                            foreach (var d in pipeline.Flush()) recorder.Record(d);
                         IReadOnlyList<AccessDecision> decisions;
                         try
                         {
@@ -384,6 +390,16 @@ public sealed class RecognitionService(
                         }
                         state.FrameProcessed(pipeline.LastFrame.Faces, pipeline.LastFrame.ProcessingMs);
                         foreach (var d in decisions) recorder.Record(d);
+                    }
+                    if (Environment.TickCount64 >= nextGalleryCheck)
+                    {
+                        // People enrolled or removed by another process (the CLI) count from the next frame on.
+                        nextGalleryCheck = Environment.TickCount64 + 2000;
+                        if (gallery.ChangeStamp is var stamp && stamp != galleryStamp)
+                        {
+                            galleryStamp = stamp;
+                            ReloadGallery(stack, gallery);
+                        }
                     }
                 }
             }
@@ -402,6 +418,21 @@ public sealed class RecognitionService(
             logger.LogInformation("end of input: {Frames} frames, {Decisions} decisions; outbox {State}",
                 state.Frames, state.Decisions, drained ? "delivered" : $"still holds {mqtt.OutboxPending}");
             lifetime.StopApplication();
+        }
+    }
+
+    private void ReloadGallery(FaceStack stack, SqliteGalleryStore gallery)
+    {
+        try
+        {
+            stack.Matcher.Load(gallery.LoadTemplates(stack.Engine.ModelId));
+            state.GallerySize = stack.Matcher.PersonCount;
+            logger.LogInformation("gallery changed: {People} people, {Templates} templates", stack.Matcher.PersonCount, stack.Matcher.TemplateCount);
+        }
+        catch (Exception e)
+        {
+            // The matcher keeps its previous index: a failed reload must not blind the door.
+            logger.LogError(e, "gallery reload failed; still matching against the previous {People} people", stack.Matcher.PersonCount);
         }
     }
 

@@ -175,6 +175,25 @@ public sealed class DaemonEndToEndTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void SomeoneEnrolledWhileTheDaemonRuns_IsRecognisedWithoutARestart()
+    {
+        if (TestData.FacesOrSkip(output) is not { } faces) return;
+        // A looping clip is a person who keeps walking up: each pass is a new track and a new decision.
+        using var daemon = DaemonProcess.Start(output, Settings(Video(faces, "grid_id2_vcd_swwp2s.mpg"), 1, fast: false,
+            "Camera:Loop=true", "Mqtt:Host=", "Door:PulseMs=300", "Access:CooldownSeconds=0"));
+        daemon.WaitForLine(l => l.Contains("access denied: unknown"), "a stranger's denial before enrolment");
+        Assert.DoesNotContain(daemon.Lines, l => l.Contains("access granted"));
+
+        EnrolGridSpeaker(faces);
+
+        daemon.WaitForLine(l => l.Contains("gallery changed: 1 people"), "the daemon to notice the enrolment");
+        daemon.WaitForLine(l => l.Contains("access granted to grid"), "a grant after enrolment");
+        daemon.Signal("TERM");
+        Assert.Equal(0, daemon.WaitForExit(TimeSpan.FromSeconds(30)));
+        Assert.Contains(true, RelayLevels());
+    }
+
+    [Fact]
     public void MissingVideo_TheWatchdogRetriesWithBackOff_AndTheDaemonStaysUp_UntilStopped()
     {
         using var broker = MosquittoBroker.Start(output);
