@@ -82,13 +82,16 @@ public sealed class DoorSettings
     public int PulseMs { get; set; } = 3000;
     public int? ContactLine { get; set; }
     public bool ContactActiveLow { get; set; }
+
+    /// <summary>True when the contact's active level means "door open" (a reed switch that opens with the door reads the other way).</summary>
+    public bool ContactOpenWhenActive { get; set; } = true;
     public int HeldOpenSeconds { get; set; } = 30;
-    public int? ButtonLine { get; set; }
-    public bool ButtonActiveLow { get; set; } = true;
-    public int ButtonDebounceMs { get; set; } = 50;
+    public int? ExitButtonLine { get; set; }
+    public bool ExitButtonActiveLow { get; set; } = true;
+    public int ExitButtonDebounceMs { get; set; } = 50;
 
     /// <summary>For <c>sim</c>: directory where the simulated chip exposes line ownership and levels to other processes.</summary>
-    public string? SimStateDirectory { get; set; }
+    public string? SimulationStateDirectory { get; set; }
 }
 
 public sealed class StorageSettings
@@ -175,11 +178,11 @@ public sealed class DaemonOptionsValidator : IValidateOptions<DaemonOptions>
         if (d.RelayLine < 0) yield return $"{p}:Door:RelayLine must be a line offset ≥ 0, got {d.RelayLine}";
         if (d.PulseMs is < 100 or > 60_000) yield return $"{p}:Door:PulseMs must be 100..60000, got {d.PulseMs}";
         if (d.ContactLine is < 0) yield return $"{p}:Door:ContactLine must be ≥ 0";
-        if (d.ButtonLine is < 0) yield return $"{p}:Door:ButtonLine must be ≥ 0";
+        if (d.ExitButtonLine is < 0) yield return $"{p}:Door:ExitButtonLine must be ≥ 0";
         if (d.HeldOpenSeconds is < 1 or > 3600) yield return $"{p}:Door:HeldOpenSeconds must be 1..3600, got {d.HeldOpenSeconds}";
-        if (d.ButtonDebounceMs is < 0 or > 1000) yield return $"{p}:Door:ButtonDebounceMs must be 0..1000, got {d.ButtonDebounceMs}";
-        var lines = new[] { (int?)d.RelayLine, d.ContactLine, d.ButtonLine }.Where(l => l is not null).ToList();
-        if (lines.Distinct().Count() != lines.Count) yield return $"{p}:Door:RelayLine, ContactLine and ButtonLine must be different lines";
+        if (d.ExitButtonDebounceMs is < 0 or > 1000) yield return $"{p}:Door:ExitButtonDebounceMs must be 0..1000, got {d.ExitButtonDebounceMs}";
+        var lines = new[] { (int?)d.RelayLine, d.ContactLine, d.ExitButtonLine }.Where(l => l is not null).ToList();
+        if (lines.Distinct().Count() != lines.Count) yield return $"{p}:Door:RelayLine, ContactLine and ExitButtonLine must be different lines";
         if (string.IsNullOrWhiteSpace(o.Storage.Path)) yield return $"{p}:Storage:Path is required";
         foreach (var e in o.Access.ToOptions().Validate($"{p}:Access")) yield return e;
         if (o.Recognition.Threads is < 0 or > 64) yield return $"{p}:Recognition:Threads must be 0..64, got {o.Recognition.Threads}";

@@ -95,17 +95,18 @@ public sealed class DoorService(
     {
         Simulated = o.Door.Driver == "sim",
         Chip = o.Door.Chip,
-        SimulationStateDirectory = o.Door.Driver == "sim" ? o.Door.SimStateDirectory ?? Path.Combine(storagePath, "sim-gpio") : null,
+        SimulationStateDirectory = o.Door.Driver == "sim" ? o.Door.SimulationStateDirectory ?? Path.Combine(storagePath, "sim-gpio") : null,
         Consumer = "edgegate",
         RelayLine = o.Door.RelayLine,
         RelayActiveLow = o.Door.RelayActiveLow,
         PulseLength = TimeSpan.FromMilliseconds(o.Door.PulseMs),
         ContactLine = o.Door.ContactLine,
         ContactActiveLow = o.Door.ContactActiveLow,
+        ContactOpenWhenActive = o.Door.ContactOpenWhenActive,
         HeldOpenLimit = TimeSpan.FromSeconds(o.Door.HeldOpenSeconds),
-        ExitButtonLine = o.Door.ButtonLine,
-        ExitButtonActiveLow = o.Door.ButtonActiveLow,
-        ExitButtonDebounce = TimeSpan.FromMilliseconds(o.Door.ButtonDebounceMs),
+        ExitButtonLine = o.Door.ExitButtonLine,
+        ExitButtonActiveLow = o.Door.ExitButtonActiveLow,
+        ExitButtonDebounce = TimeSpan.FromMilliseconds(o.Door.ExitButtonDebounceMs),
     };
 
     public Task StartAsync(CancellationToken cancellationToken)

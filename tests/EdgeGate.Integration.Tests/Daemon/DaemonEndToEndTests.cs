@@ -30,7 +30,7 @@ public sealed class DaemonEndToEndTests(ITestOutputHelper output) : IDisposable
         string[] baseSets =
         [
             $"DeviceId={Device}", $"Storage:Path={_dir}", $"Camera:Source={source}", $"Camera:RealTime={(!fast).ToString().ToLowerInvariant()}",
-            "Door:Driver=sim", $"Door:SimStateDirectory={SimDir}", $"Door:RelayLine={RelayLine}", "Mqtt:Host=127.0.0.1", $"Mqtt:Port={brokerPort}",
+            "Door:Driver=sim", $"Door:SimulationStateDirectory={SimDir}", $"Door:RelayLine={RelayLine}", "Mqtt:Host=127.0.0.1", $"Mqtt:Port={brokerPort}",
             "TelemetrySeconds=0",
         ];
         return baseSets.Concat(more);
