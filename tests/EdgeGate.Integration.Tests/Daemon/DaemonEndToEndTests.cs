@@ -193,14 +193,18 @@ public sealed class DaemonEndToEndTests(ITestOutputHelper output) : IDisposable
         Assert.Contains(true, RelayLevels());
     }
 
-    [Fact]
-    public void MissingVideo_TheWatchdogRetriesWithBackOff_AndTheDaemonStaysUp_UntilStopped()
+    [Theory]
+    [InlineData("missing-file", "no-such-camera.mp4")]
+    [InlineData("bad-element", "no element")]
+    public void BrokenCamera_TheWatchdogRetriesWithBackOff_AndTheDaemonStaysUp_UntilStopped(string kind, string expectedInError)
     {
         using var broker = MosquittoBroker.Start(output);
-        var missing = Path.Combine(_dir, "no-such-camera.mp4");
-        using var daemon = DaemonProcess.Start(output, Settings(missing, broker.Port, fast: false, "Camera:WatchdogSeconds=1"));
+        var source = kind == "missing-file"
+            ? Path.Combine(_dir, "no-such-camera.mp4")
+            : "videotestsrc is-live=true ! nosuchconverter ! videoconvert ! appsink name=sink";
+        using var daemon = DaemonProcess.Start(output, Settings(source, broker.Port, fast: false, "Camera:WatchdogSeconds=1"));
 
-        daemon.WaitForLine(l => l.Contains("camera failed") && l.Contains("no-such-camera.mp4"), "a camera failure naming the file");
+        daemon.WaitForLine(l => l.Contains("camera failed") && l.Contains(expectedInError), $"a camera failure saying '{expectedInError}'");
         Wait.Until(() => daemon.CountLines(l => l.Contains("rebuilding the pipeline")) >= 2, "two rebuild attempts", TimeSpan.FromSeconds(60));
         Assert.False(daemon.HasExited);
         daemon.Signal("TERM");
