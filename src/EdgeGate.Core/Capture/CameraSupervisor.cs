@@ -117,11 +117,20 @@ public sealed class CameraSupervisor : IDisposable
         DrainChannel();
     }
 
+    /// <summary>
+    /// Stops and waits for the capture thread. Called from the capture thread itself (an observer reacting to a
+    /// state), it only requests the stop, which completes once the observer returns.
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        if (Thread.CurrentThread == Volatile.Read(ref _thread))
+        {
+            _stop.Cancel();
+            return;
+        }
         StopAsync().GetAwaiter().GetResult();
-        _stop.Dispose();
+        // _stop is not disposed: it has no timer, and a late Start or Dispose may still read it.
     }
 
     private void Run()
@@ -152,6 +161,8 @@ public sealed class CameraSupervisor : IDisposable
         finally
         {
             _channel.Writer.TryComplete();
+            // Stopped: frames nobody took will never be read. A file that ended keeps them for the consumer.
+            if (_stop.IsCancellationRequested) DrainChannel();
             _completion.TrySetResult();
         }
     }

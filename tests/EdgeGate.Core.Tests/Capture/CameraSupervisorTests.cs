@@ -350,6 +350,23 @@ public sealed class CameraSupervisorTests
     }
 
     [Fact]
+    public async Task DisposingFromTheObserver_OnTheCaptureThread_DoesNotDeadlock()
+    {
+        var factory = new SourceFactory(_time).Then(Step.Frames(10));
+        CameraSupervisor? supervisor = null;
+        var observer = new Recorder { OnEach = s => { if (s.State == CameraState.Streaming) supervisor!.Dispose(); } };
+        supervisor = new CameraSupervisor(factory.Create, Defaults, observer, _time);
+
+        supervisor.Start();
+        await supervisor.Completion.WaitAsync(Guard);
+
+        Assert.Equal(CameraState.Stopped, observer.States[^1]);
+        Assert.Equal(1, factory.Made[0].DisposeCalls);
+        Assert.All(factory.AllFrames, f => Assert.True(ScriptedFrameSource.IsDisposed(f)));
+        supervisor.Dispose();
+    }
+
+    [Fact]
     public void Start_Twice_Throws_AndBadOptionsAreRefused()
     {
         using var supervisor = new CameraSupervisor(new SourceFactory(_time).Create, Defaults, null, _time);
@@ -380,6 +397,8 @@ public sealed class CameraSupervisorTests
 
         public bool ThrowOnEvery { get; init; }
 
+        public Action<CameraStatus>? OnEach { get; init; }
+
         public IReadOnlyList<CameraStatus> Seen
         {
             get { lock (_seen) return _seen.ToArray(); }
@@ -394,6 +413,7 @@ public sealed class CameraSupervisorTests
         public void OnStatus(CameraStatus status)
         {
             lock (_seen) _seen.Add(status);
+            OnEach?.Invoke(status);
             if (ThrowOnEvery) throw new InvalidOperationException("observer fault");
         }
 

@@ -164,6 +164,20 @@ public sealed class GstFrameSourceTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void V4l2Preset_MissingDevice_StartThrowsNamingTheDevice()
+    {
+        // Also shows the preset's text (MJPEG caps, jpegdec, BGR appsink) is accepted by gst_parse_launch.
+        const string device = "/dev/video-edgegate-missing";
+        using var source = new GstFrameSource(CameraSourceSpec.Parse($"v4l2:{device}"));
+
+        var e = Assert.ThrowsAny<CameraException>(source.Start);
+
+        output.WriteLine(e.Message);
+        Assert.StartsWith($"v4l2 {device} 640x480@30: ", e.Message);
+        Assert.Contains(device, e.Message[$"v4l2 {device}".Length..]);
+    }
+
+    [Fact]
     public void FileWithSpacesAndQuotesInItsName_Opens()
     {
         if (TestData.FacesOrSkip(output) is not { } faces) return;
