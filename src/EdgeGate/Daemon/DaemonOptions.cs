@@ -144,12 +144,26 @@ public sealed class DaemonOptionsValidator : IValidateOptions<DaemonOptions>
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 
+    private static string? CameraSourceError(CameraSettings c)
+    {
+        try
+        {
+            Core.Capture.CameraSourceSpec.Parse(c.Source, new Core.Capture.CameraSourceOptions { Width = c.Width, Height = c.Height, Fps = c.Fps, RealTime = c.RealTime });
+            return null;
+        }
+        catch (FormatException e)
+        {
+            return e.Message.StartsWith(Core.Capture.CameraSourceSpec.ConfigKey) ? e.Message : $"{Core.Capture.CameraSourceSpec.ConfigKey}: {e.Message}";
+        }
+    }
+
     public static IEnumerable<string> Check(DaemonOptions o)
     {
         const string p = DaemonOptions.Section;
         if (string.IsNullOrWhiteSpace(o.DeviceId) || o.DeviceId.IndexOfAny(['/', '+', '#', ' ']) >= 0)
             yield return $"{p}:DeviceId must be non-empty without '/', '+', '#' or spaces (it is an MQTT topic level), got '{o.DeviceId}'";
         if (string.IsNullOrWhiteSpace(o.Camera.Source)) yield return $"{p}:Camera:Source is required";
+        else if (CameraSourceError(o.Camera) is { } sourceError) yield return sourceError;
         if (o.Camera.Width is < 16 or > 8192) yield return $"{p}:Camera:Width must be 16..8192, got {o.Camera.Width}";
         if (o.Camera.Height is < 16 or > 8192) yield return $"{p}:Camera:Height must be 16..8192, got {o.Camera.Height}";
         if (o.Camera.Fps is < 1 or > 240) yield return $"{p}:Camera:Fps must be 1..240, got {o.Camera.Fps}";

@@ -272,6 +272,7 @@ public sealed class CameraService(
         var o = options.Value.Camera;
         var spec = CameraSourceSpec.Parse(o.Source, new CameraSourceOptions { Width = o.Width, Height = o.Height, Fps = o.Fps, RealTime = o.RealTime });
         logger.LogInformation("camera: {Description}", spec.Description);
+        state.CameraDescription = spec.Description;
         _supervisor = new CameraSupervisor(GstFrameSource.Factory(spec), new CameraSupervisorOptions
         {
             WatchdogTimeout = TimeSpan.FromSeconds(o.WatchdogSeconds),

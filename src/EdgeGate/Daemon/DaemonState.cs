@@ -22,6 +22,9 @@ public sealed class DaemonState
     public volatile bool ModelsReady;
     public volatile bool DoorReady;
     public volatile string CameraState = "starting";
+
+    /// <summary>The camera as it may be shown (passwords in RTSP URLs masked).</summary>
+    public volatile string CameraDescription = "";
     public volatile string? CameraError;
     public volatile bool MqttConnected;
     public long CameraRestarts;

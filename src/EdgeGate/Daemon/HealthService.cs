@@ -37,7 +37,7 @@ public sealed class HealthService(
             {
                 _ready = true;
                 notifier.Notify("READY=1\nSTATUS=ready: door locked, watching");
-                logger.LogInformation("ready: models loaded, door locked, camera streaming ({Camera})", _o.Camera.Source);
+                logger.LogInformation("ready: models loaded, door locked, camera streaming ({Camera})", state.CameraDescription);
             }
             if (_ready && notifier.WatchdogInterval is { } wd && framesFlowing && now - lastWatchdog >= wd / 2)
             {

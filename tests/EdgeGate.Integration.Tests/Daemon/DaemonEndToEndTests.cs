@@ -218,13 +218,14 @@ public sealed class DaemonEndToEndTests(ITestOutputHelper output) : IDisposable
     public void BadConfiguration_ExitsWithTwo_NamingEachKey_BeforeAnythingIsTouched()
     {
         var exit = DaemonProcess.RunToExit(output,
-            [$"Storage:Path={_dir}/state", "Door:Driver=banana", "Mqtt:Port=70000", "Camera:Source=testsrc", "DeviceId=a/b"], RunLimit, out var daemon);
+            [$"Storage:Path={_dir}/state", "Door:Driver=banana", "Mqtt:Port=70000", "Camera:Source=videotestsrc ! fakesink", "DeviceId=a/b"], RunLimit, out var daemon);
         using var run = daemon;
 
         Assert.Equal(2, exit);
         Assert.Contains(daemon.Lines, l => l.Contains("EdgeGate:Door:Driver"));
         Assert.Contains(daemon.Lines, l => l.Contains("EdgeGate:Mqtt:Port"));
         Assert.Contains(daemon.Lines, l => l.Contains("EdgeGate:DeviceId"));
+        Assert.Contains(daemon.Lines, l => l.Contains("EdgeGate:Camera:Source"));
         Assert.False(Directory.Exists(Path.Combine(_dir, "state")), "the state directory must not be created");
 
         var unparsable = DaemonProcess.RunToExit(output, [$"Storage:Path={_dir}/state", "Door:RelayLine=seventeen"], RunLimit, out var second);
