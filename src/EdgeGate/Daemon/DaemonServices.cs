@@ -353,6 +353,7 @@ public sealed class RecognitionService(
         }
         using var _ = stack;
         using var __ = gallery;
+        stack.Engine.WarmUp();
         stack.Matcher.Load(gallery.LoadTemplates(stack.Engine.ModelId));
         state.GallerySize = stack.Matcher.PersonCount;
         var stale = gallery.CountTemplatesNotFrom(stack.Engine.ModelId);
