@@ -160,9 +160,14 @@ public sealed class DaemonEndToEndTests(ITestOutputHelper output) : IDisposable
         using var daemon = DaemonProcess.Start(output, Settings(Video(faces, "grid_id2_vcd_swwp2s.mpg"), broker.Port, fast: false,
             "Camera:Loop=true", "Door:PulseMs=60000", "TelemetrySeconds=1"));
         Wait.Until(() => SimulatedGpioChip.Probe(SimDir, "gpiochip0", RelayLine) == (true, true), "the relay to be energised", TimeSpan.FromSeconds(60));
-        // While it runs, telemetry reports the stream and the gallery.
-        var telemetry = JsonDocument.Parse(probe.WaitForMessage($"edgegate/{Device}/telemetry").Payload).RootElement;
+        // While it runs, telemetry reports the stream and the gallery (the first messages may predate the first frame).
+        JsonElement Latest() => probe.Messages.Where(m => m.Topic == $"edgegate/{Device}/telemetry")
+            .Select(m => JsonDocument.Parse(m.Payload).RootElement.Clone()).LastOrDefault();
+        Wait.Until(() => Latest() is { ValueKind: JsonValueKind.Object } t && t.GetProperty("decisions").GetInt64() >= 1,
+            "telemetry counting the grant");
+        var telemetry = Latest();
         Assert.True(telemetry.GetProperty("frames").GetInt64() > 0);
+        Assert.Equal(1, telemetry.GetProperty("granted").GetInt64());
         Assert.Equal(1, telemetry.GetProperty("gallery_size").GetInt32());
         Assert.Equal("streaming", telemetry.GetProperty("camera").GetString());
         Assert.True(telemetry.GetProperty("rss_mb").GetDouble() > 0);
