@@ -238,9 +238,22 @@ public sealed class MqttService(
         {
             try
             {
-                // A clean stop says offline itself (the will is only sent for an unclean disconnect).
-                client.Publish(topics.Status, Offline, qos: 1, retain: true);
-                await Task.Delay(200, CancellationToken.None);
+                // A clean stop says offline itself (the will is only sent for an unclean disconnect); wait for its
+                // PUBACK so the DISCONNECT cannot overtake it.
+                // The PUBACK can arrive before Publish returns its id, so remember every id acknowledged meanwhile.
+                var acks = new System.Collections.Concurrent.ConcurrentDictionary<int, bool>();
+                void OnAck(object? sender, MqttPublishAcknowledgedEventArgs e) => acks[e.MessageId] = true;
+                client.PublishAcknowledged += OnAck;
+                try
+                {
+                    var mid = client.Publish(topics.Status, Offline, qos: 1, retain: true);
+                    var deadline = DateTime.UtcNow.AddSeconds(2);
+                    while (!acks.ContainsKey(mid) && DateTime.UtcNow < deadline) await Task.Delay(10, CancellationToken.None);
+                }
+                finally
+                {
+                    client.PublishAcknowledged -= OnAck;
+                }
             }
             catch (Exception e) { _log.LogWarning("publishing offline status failed: {Error}", e.Message); }
         }
