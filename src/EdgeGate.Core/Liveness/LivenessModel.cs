@@ -54,7 +54,7 @@ public sealed class LivenessModel : IPassiveLivenessScorer, IDisposable
     public static (float X, float Y, float W, float H) CropRect(in FaceBox box, int width, int height)
     {
         // The package's detector hands over square boxes (side = box height, same centre); ours are not squared.
-        float bh = MathF.Max(1, box.Height), bw = bh;
+        float bw = MathF.Max(1, box.Width), bh = MathF.Max(1, box.Height);
         var s = MathF.Min(CropScale, MathF.Min((height - 1) / bh, (width - 1) / bw));
         float nw = bw * s, nh = bh * s;
         var c = box.Center;
