@@ -22,7 +22,8 @@ public sealed record LivenessPolicy
 {
     /// <summary>
     /// Default passive + blink. Motion is not in the default: on the dev data the landmark noise of a hand-held,
-    /// blurred photo (residual up to 0.078) is larger than the parallax of the live videos (0.03–0.05).
+    /// blurred photo (smoothed residual up to 0.066 over 60 replays) is larger than the parallax of the live GRID
+    /// videos (0.018–0.034): the 64×64 landmark model is too coarse to see a head's depth at door distance.
     /// </summary>
     public IReadOnlyList<LivenessCheck> Required { get; init; } = [LivenessCheck.Passive, LivenessCheck.Blink];
     public IReadOnlyList<LivenessCheck> AnyOf { get; init; } = [];

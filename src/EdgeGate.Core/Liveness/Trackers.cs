@@ -18,7 +18,7 @@ public sealed class BlinkTracker(LivenessPolicy policy)
 
     public bool BlinkSeen { get; private set; }
     public TimeSpan? BlinkAt { get; private set; }
-    public int Samples => _ears.Count;
+    public int Samples { get; private set; }
 
     /// <summary>Deepest dip so far, 1 − EAR/open (0 = never below the open level).</summary>
     public double Depth => 1 - _deepest;
@@ -26,8 +26,8 @@ public sealed class BlinkTracker(LivenessPolicy policy)
     public void Add(TimeSpan t, double ear)
     {
         if (!double.IsFinite(ear)) return;
-        _ears.Add(ear);
-        if (_ears.Count < MinOpenSamples) return;
+        Samples++;
+        if (_ears.Count < MinOpenSamples) { _ears.Add(ear); return; }
         var open = Median(_ears);
         if (open <= 1e-6) return;
         var ratio = ear / open;
@@ -42,6 +42,8 @@ public sealed class BlinkTracker(LivenessPolicy policy)
             if (t - _closedAt.Value <= policy.BlinkMaxClosed && !BlinkSeen) { BlinkSeen = true; BlinkAt = t; }
             _closedAt = null;
         }
+        // The open level learns only from frames with the eyes not closed, so a long closure cannot drag it down.
+        if (_closedAt is null && ratio >= policy.BlinkClosedRatio) _ears.Add(ear);
     }
 
     private static double Median(List<double> v)
@@ -54,12 +56,16 @@ public sealed class BlinkTracker(LivenessPolicy policy)
 
 /// <summary>
 /// Follows the 68 landmarks over a track against the first set: how much of their movement an affine map (a flat
-/// picture) cannot explain, and how much the face moved as a whole. The score is the largest residual after a
-/// 3-frame running median (one noisy landmark frame is not parallax).
+/// picture) cannot explain, and how much the face moved as a whole. Landmarks are averaged over
+/// <see cref="Window"/> consecutive frames first: the landmark model's per-frame jitter is independent from frame to
+/// frame and averages out, real parallax is smooth and stays. The score is the largest residual after a 3-frame
+/// running median (one noisy frame is not parallax).
 /// </summary>
 public sealed class MotionTracker(LivenessPolicy policy)
 {
+    public const int Window = 3;
     private PointF[]? _reference;
+    private readonly Queue<PointF[]> _recent = new();
     private readonly List<double> _residuals = [];
 
     public int Samples => _residuals.Count + (_reference is null ? 0 : 1);
@@ -74,9 +80,13 @@ public sealed class MotionTracker(LivenessPolicy policy)
 
     public double LastResidual => _residuals.Count > 0 ? _residuals[^1] : 0;
 
-    public void Add(TimeSpan t, ReadOnlySpan<PointF> landmarks)
+    public void Add(TimeSpan t, ReadOnlySpan<PointF> raw)
     {
-        if (_reference is null) { _reference = landmarks.ToArray(); return; }
+        _recent.Enqueue(raw.ToArray());
+        if (_recent.Count > Window) _recent.Dequeue();
+        if (_recent.Count < Window) return;
+        var landmarks = Mean(_recent);
+        if (_reference is null) { _reference = landmarks; return; }
         _residuals.Add(LandmarkGeometry.NonPlanarResidual(_reference, landmarks));
         GlobalMotion = Math.Max(GlobalMotion, LandmarkGeometry.GlobalMotion(_reference, landmarks));
         var n = _residuals.Count;
@@ -87,6 +97,19 @@ public sealed class MotionTracker(LivenessPolicy policy)
             Score = Math.Max(Score, median);
         }
         if (PassedAt is null && Samples >= policy.MotionFrames && Score >= policy.MotionThreshold) PassedAt = t;
+    }
+
+    private static PointF[] Mean(IReadOnlyCollection<PointF[]> sets)
+    {
+        var n = sets.First().Length;
+        var m = new PointF[n];
+        for (var i = 0; i < n; i++)
+        {
+            float x = 0, y = 0;
+            foreach (var s in sets) { x += s[i].X; y += s[i].Y; }
+            m[i] = new PointF(x / sets.Count, y / sets.Count);
+        }
+        return m;
     }
 
     /// <summary>True = non-planar motion seen; false = the face moved about as a plane; null = not enough evidence yet.</summary>
