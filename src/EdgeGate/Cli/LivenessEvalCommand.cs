@@ -106,7 +106,8 @@ public static class LivenessEvalCommand
         return n.Contains("print") ? "print" : n.Contains("screen") || n.Contains("tablet") || n.Contains("phone") ? "screen" : "photo";
     }
 
-    private static IEnumerable<CapturedFrame> VideoFrames(string path)
+    /// <summary>Every frame of a video file, decoded as fast as it is consumed, with its stream time.</summary>
+    public static IEnumerable<CapturedFrame> VideoFrames(string path)
     {
         var spec = CameraSourceSpec.Parse(path, new CameraSourceOptions { RealTime = false });
         using var source = new GstFrameSource(spec);
