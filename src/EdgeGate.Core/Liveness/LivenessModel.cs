@@ -14,10 +14,10 @@ public interface IPassiveLivenessScorer
 /// fr_liveness.onnx, a MiniFASNet-style 3-class anti-spoofing net. Recipe read from the package's
 /// <c>lib/fr_liveness.js</c>: a crop <see cref="CropScale"/> (2.7) times the detector's box around its centre, shrunk
 /// so it fits in the frame and shifted back inside it, resized to 128×128; raw pixel values 0..255 (no mean, no
-/// scale); planar. The JS reads an RGBA canvas and copies channels 0,1,2, i.e. R,G,B — but the model comes from
-/// Silent-Face-Anti-Spoofing, trained on OpenCV B,G,R images, and B,G,R is what separates the dev samples (measured:
-/// see README "Liveness"). Softmax over the 3 logits; class <see cref="RealClass"/> is "real" (Silent-Face's label 1;
-/// the JS reports class 0, which on the dev samples is the spoof probability).
+/// scale); planar; softmax over the 3 logits, class 0 = real (as the JS reports). The JS reads an RGBA canvas and
+/// copies channels 0,1,2, i.e. R,G,B, but B,G,R is what separates the dev samples (live 0.92 against 0.17 in R,G,B;
+/// print and screen ≤ 0.002 either way), and the JS squares the box (side = its height) where the unsquared box
+/// scores the live sample 0.92 against 0.58: see README "Liveness".
 /// </summary>
 public sealed class LivenessModel : IPassiveLivenessScorer, IDisposable
 {
