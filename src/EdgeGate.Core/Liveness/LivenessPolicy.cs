@@ -49,6 +49,13 @@ public sealed record LivenessPolicy
     /// <summary>Blink: the longest closure that counts as a blink (longer is eyes shut, or a face turned away).</summary>
     public TimeSpan BlinkMaxClosed { get; init; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// Blink: frames that must be seen closed. 2: a one-frame dip is how landmark noise looks on a replayed photo (the
+    /// deepest seen reached 0.667 of the open level), while every live blink on the dev videos (25 fps) stayed closed
+    /// for 2–4 frames. Needs the pipeline to process at least ~12 fps; lower it to 1 on slower devices.
+    /// </summary>
+    public int BlinkMinClosedFrames { get; init; } = 2;
+
     /// <summary>Motion: the non-planar residual (eye distances, RMS over the 68 points) that passes.</summary>
     public double MotionThreshold { get; init; } = 0.04;
 
@@ -76,6 +83,7 @@ public sealed record LivenessPolicy
         if (PassiveMaxFrames < PassiveFrames) yield return $"{prefix}:PassiveMaxFrames must be at least PassiveFrames";
         if (BlinkClosedRatio is <= 0 or >= 1) yield return $"{prefix}:BlinkClosedRatio must be in (0, 1)";
         if (BlinkOpenRatio <= BlinkClosedRatio || BlinkOpenRatio > 1) yield return $"{prefix}:BlinkOpenRatio must be in (BlinkClosedRatio, 1]";
+        if (BlinkMinClosedFrames < 1) yield return $"{prefix}:BlinkMinClosedFrames must be at least 1";
         if (BlinkMaxClosed <= TimeSpan.Zero) yield return $"{prefix}:BlinkMaxClosedMs must be positive";
         if (MotionThreshold <= 0) yield return $"{prefix}:MotionThreshold must be positive";
         if (MotionFrames < 2) yield return $"{prefix}:MotionFrames must be at least 2";

@@ -13,6 +13,7 @@ public sealed class BlinkTracker(LivenessPolicy policy)
     private const int MinOpenSamples = 3;
     private readonly List<double> _ears = [];
     private TimeSpan? _closedAt;
+    private int _closedFrames;
     private bool _openSeen;
     private double _deepest = 1;
 
@@ -34,14 +35,15 @@ public sealed class BlinkTracker(LivenessPolicy policy)
         _deepest = Math.Min(_deepest, ratio);
         if (_closedAt is null)
         {
-            if (ratio < policy.BlinkClosedRatio && _openSeen) _closedAt = t;
+            if (ratio < policy.BlinkClosedRatio && _openSeen) { _closedAt = t; _closedFrames = 1; }
             else if (ratio >= policy.BlinkOpenRatio) _openSeen = true;
         }
         else if (ratio >= policy.BlinkOpenRatio)
         {
-            if (t - _closedAt.Value <= policy.BlinkMaxClosed && !BlinkSeen) { BlinkSeen = true; BlinkAt = t; }
+            if (t - _closedAt.Value <= policy.BlinkMaxClosed && _closedFrames >= policy.BlinkMinClosedFrames && !BlinkSeen) { BlinkSeen = true; BlinkAt = t; }
             _closedAt = null;
         }
+        else if (ratio < policy.BlinkClosedRatio) _closedFrames++;
         // The open level learns only from frames with the eyes not closed, so a long closure cannot drag it down.
         if (_closedAt is null && ratio >= policy.BlinkClosedRatio) _ears.Add(ear);
     }

@@ -153,6 +153,7 @@ public sealed class LivenessSettings
     public double? BlinkClosedRatio { get; set; }
     public double? BlinkOpenRatio { get; set; }
     public int? BlinkMaxClosedMs { get; set; }
+    public int? BlinkMinClosedFrames { get; set; }
     public double? MotionThreshold { get; set; }
     public int? MotionFrames { get; set; }
     public double? MotionFailAfterGlobal { get; set; }
@@ -183,6 +184,7 @@ public sealed class LivenessSettings
             PassiveMaxFrames = PassiveMaxFrames ?? Math.Max(d.PassiveMaxFrames, PassiveFrames ?? 0),
             BlinkClosedRatio = BlinkClosedRatio ?? d.BlinkClosedRatio,
             BlinkOpenRatio = BlinkOpenRatio ?? d.BlinkOpenRatio,
+            BlinkMinClosedFrames = BlinkMinClosedFrames ?? d.BlinkMinClosedFrames,
             BlinkMaxClosed = BlinkMaxClosedMs is { } m ? TimeSpan.FromMilliseconds(m) : d.BlinkMaxClosed,
             MotionThreshold = MotionThreshold ?? d.MotionThreshold,
             MotionFrames = MotionFrames ?? d.MotionFrames,

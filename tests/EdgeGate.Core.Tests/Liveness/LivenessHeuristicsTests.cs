@@ -102,6 +102,16 @@ public class LivenessHeuristicsTests
     }
 
     [Fact]
+    public void A_single_deep_frame_is_landmark_noise_unless_one_frame_is_allowed()
+    {
+        double[] ears = [0.33, 0.32, 0.34, 0.33, 0.33, 0.15, 0.33, 0.33];
+        Assert.False(Feed(ears).BlinkSeen);
+        var t = new BlinkTracker(Policy with { BlinkMinClosedFrames = 1 });
+        for (var i = 0; i < ears.Length; i++) t.Add(Ms(i * 40), ears[i]);
+        Assert.True(t.BlinkSeen);
+    }
+
+    [Fact]
     public void Eyes_kept_shut_longer_than_the_window_are_not_a_blink()
     {
         var ears = new List<double> { 0.33, 0.33, 0.33, 0.33 };
