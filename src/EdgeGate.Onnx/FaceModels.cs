@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using EdgeGate.Core.Faces;
+using EdgeGate.Core.Liveness;
 
 namespace EdgeGate.Onnx;
 
@@ -36,6 +37,12 @@ public static class FaceModels
     public static readonly TensorSpec[] LandmarkOutputs = [new("output", 1, LandmarkDetector.PointCount * 2)];
     public static readonly TensorSpec[] EmbedderInputs = [new("input", 1, 3, FaceAligner.Size, FaceAligner.Size)];
     public static readonly TensorSpec[] EmbedderOutputs = [new("output", 1, FaceEmbedder.Dimension)];
+    public static readonly TensorSpec[] LivenessInputs = [new("input", 1, 3, LivenessModel.InputSize, LivenessModel.InputSize)];
+    public static readonly TensorSpec[] LivenessOutputs = [new("output", 1, LivenessModel.Classes)];
+
+    /// <summary>fr_liveness.onnx from <paramref name="modelsDirectory"/>, signature checked.</summary>
+    public static LivenessModel CreateLivenessModel(OrtRuntime runtime, string modelsDirectory, OnnxSessionOptions session) =>
+        new(OnnxModel.Load(runtime, Path.Combine(modelsDirectory, "fr_liveness.onnx"), session, LivenessInputs, LivenessOutputs));
 
     public static FaceEngine CreateEngine(OrtRuntime runtime, FaceModelOptions options)
     {

@@ -132,7 +132,29 @@ public static class Program
         var run = new Command("run", "run the door daemon: camera → faces → decision → relay, events over MQTT") { configFiles, sets };
         run.SetAction(r => Daemon.DaemonHost.Run(r.GetValue(configFiles) ?? [], r.GetValue(sets) ?? []));
 
+        // liveness-eval
+        var liveDir = new Option<string?>("--live") { Description = "folder of bona fide still face images" };
+        var spoofDir = new Option<string?>("--spoof") { Description = "folder of presentation-attack still images (type from the name: print, screen, else photo)" };
+        var videosDir = new Option<string?>("--videos") { Description = "folder of bona fide face videos" };
+        var replaysDir = new Option<string?>("--replays") { Description = "folder (searched recursively) of still faces, each turned into a synthetic hand-held replay attack" };
+        var replayLimit = new Option<int?>("--replay-limit") { Description = "use at most this many replay images, spread over the folder" };
+        var trace = new Option<bool>("--trace") { Description = "with --json: add each video's and replay's per-frame measurements" };
+        var livenessEval = new Command("liveness-eval", "presentation-attack detection figures (APCER per attack type, BPCER, time to decision) of the liveness checks")
+            { liveDir, spoofDir, videosDir, replaysDir, replayLimit, trace };
+        livenessEval.SetAction(r => Run(r, json, () =>
+        {
+            if (r.GetValue(liveDir) is null && r.GetValue(spoofDir) is null && r.GetValue(videosDir) is null && r.GetValue(replaysDir) is null)
+                throw new CliError("invalid_argument", "give at least one of --live, --spoof, --videos, --replays");
+            using var stack = FaceStack.Create(new FaceStackOptions { IntraOpThreads = r.GetValue(threads), LoadLivenessModel = true });
+            var asJson = r.GetValue(json);
+            return LivenessEvalCommand.Run(stack, new Core.Liveness.LivenessPolicy(),
+                new LivenessEvalCommand.Inputs(r.GetValue(liveDir), r.GetValue(spoofDir), r.GetValue(videosDir), r.GetValue(replaysDir),
+                    r.GetValue(replayLimit), TimeSpan.FromSeconds(3), r.GetValue(trace)),
+                asJson ? m => Console.Error.WriteLine(m) : m => AnsiConsole.WriteLine(m));
+        }, LivenessEvalCommand.Print));
+
         root.Subcommands.Add(enrol);
+        root.Subcommands.Add(livenessEval);
         root.Subcommands.Add(import);
         root.Subcommands.Add(run);
         root.Subcommands.Add(delete);

@@ -1,6 +1,7 @@
 using EdgeGate.Camera;
 using EdgeGate.Core.Faces;
 using EdgeGate.Core.Gallery;
+using EdgeGate.Core.Liveness;
 using EdgeGate.Core.Ports;
 using EdgeGate.Onnx;
 
@@ -15,6 +16,9 @@ public sealed record FaceStackOptions
     public FaceQualityOptions Quality { get; init; } = new();
     public MatchOptions Match { get; init; } = OperatingPoint.Match;
     public ImageDecoderOptions Decoder { get; init; } = new();
+
+    /// <summary>Also load fr_liveness.onnx (the passive liveness check).</summary>
+    public bool LoadLivenessModel { get; init; }
 }
 
 /// <summary>
@@ -34,10 +38,13 @@ public static class OperatingPoint
 /// <summary>Decoder + face engine + matcher wired together; owns the engine.</summary>
 public sealed class FaceStack : IDisposable
 {
-    private FaceStack(IImageDecoder decoder, FaceEngine engine, GalleryMatcher matcher, string assetsRoot, string ortVersion)
+    private FaceStack(IImageDecoder decoder, FaceEngine engine, GalleryMatcher matcher, string assetsRoot, string ortVersion, LivenessModel? liveness)
     {
-        Decoder = decoder; Engine = engine; Matcher = matcher; AssetsRoot = assetsRoot; OrtVersion = ortVersion;
+        Decoder = decoder; Engine = engine; Matcher = matcher; AssetsRoot = assetsRoot; OrtVersion = ortVersion; Liveness = liveness;
     }
+
+    /// <summary>The passive liveness model, when <see cref="FaceStackOptions.LoadLivenessModel"/> asked for it.</summary>
+    public LivenessModel? Liveness { get; }
 
     public IImageDecoder Decoder { get; }
     public FaceEngine Engine { get; }
@@ -56,9 +63,24 @@ public sealed class FaceStack : IDisposable
             Detector = options.Detector,
             Quality = options.Quality,
         });
+        LivenessModel? liveness = null;
+        try
+        {
+            if (options.LoadLivenessModel)
+                liveness = FaceModels.CreateLivenessModel(runtime, AssetLocator.ModelsDirectory(root), new OnnxSessionOptions { IntraOpThreads = options.IntraOpThreads });
+        }
+        catch
+        {
+            engine.Dispose();
+            throw;
+        }
         var matcher = new GalleryMatcher(engine.ModelId, options.Match, OperatingPoint.Calibration);
-        return new FaceStack(new GstImageDecoder(options.Decoder), engine, matcher, root, runtime.Version);
+        return new FaceStack(new GstImageDecoder(options.Decoder), engine, matcher, root, runtime.Version, liveness);
     }
 
-    public void Dispose() => Engine.Dispose();
+    public void Dispose()
+    {
+        Engine.Dispose();
+        Liveness?.Dispose();
+    }
 }

@@ -3,6 +3,7 @@ using EdgeGate.Composition;
 using EdgeGate.Core.Access;
 using EdgeGate.Core.Capture;
 using EdgeGate.Core.Gallery;
+using EdgeGate.Core.Liveness;
 using EdgeGate.Core.Ports;
 using EdgeGate.Door;
 using EdgeGate.Mqtt;
@@ -347,6 +348,17 @@ public sealed class RecognitionService(
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.Factory.StartNew(() => RunAsync(stoppingToken), stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
 
+    /// <summary>The configured liveness stage: <see cref="DisabledLiveness"/> unless EdgeGate:Liveness:Enabled.</summary>
+    private ILivenessStage CreateLiveness(DaemonOptions o, FaceStack stack)
+    {
+        if (!o.Liveness.Enabled) return DisabledLiveness.Instance;
+        var (policy, errors) = o.Liveness.ToPolicy($"{DaemonOptions.Section}:Liveness");
+        if (policy is null) throw new InvalidOperationException(string.Join("; ", errors)); // the validator already refused these
+        logger.LogInformation("liveness: required {Required}, any of {AnyOf}, budget {Budget} ms, passive ≥ {Passive}",
+            string.Join('+', policy.Required), policy.AnyOf.Count == 0 ? "-" : string.Join('|', policy.AnyOf), policy.Budget.TotalMilliseconds, policy.PassiveThreshold);
+        return new LivenessStage(policy, stack.Liveness);
+    }
+
     private async Task RunAsync(CancellationToken ct)
     {
         var o = options.Value;
@@ -354,7 +366,10 @@ public sealed class RecognitionService(
         SqliteGalleryStore gallery;
         try
         {
-            stack = FaceStack.Create(new FaceStackOptions { AssetsRoot = o.Recognition.AssetsPath, IntraOpThreads = o.Recognition.Threads });
+            stack = FaceStack.Create(new FaceStackOptions
+            {
+                AssetsRoot = o.Recognition.AssetsPath, IntraOpThreads = o.Recognition.Threads, LoadLivenessModel = o.Liveness.Enabled,
+            });
             gallery = SqliteGalleryStore.Open(stores.GalleryPath);
         }
         catch (Exception e)
@@ -374,7 +389,7 @@ public sealed class RecognitionService(
             stores.GalleryPath, stack.Matcher.PersonCount, stack.Matcher.TemplateCount,
             stale > 0 ? $" ({stale} from another model: re-enrol)" : "", stack.Engine.ModelId, stack.OrtVersion);
         using var pipeline = new AccessPipeline(stack.Engine, stack.Matcher, new GalleryDirectory(gallery), door,
-            DisabledLiveness.Instance, o.Access.ToOptions());
+            CreateLiveness(o, stack), o.Access.ToOptions());
         state.ModelsReady = true;
 
         var galleryStamp = gallery.ChangeStamp;

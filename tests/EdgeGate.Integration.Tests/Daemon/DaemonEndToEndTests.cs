@@ -101,6 +101,42 @@ public sealed class DaemonEndToEndTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void WithLivenessEnabled_TheEnrolledSpeakerIsGrantedOnlyOnceLive_AndTheEventCarriesEachCheck()
+    {
+        if (TestData.FacesOrSkip(output) is not { } faces) return;
+        using var broker = MosquittoBroker.Start(output);
+        EnrolGridSpeaker(faces);
+        using var probe = Subscriber(broker);
+
+        var exit = DaemonProcess.RunToExit(output, Settings(Video(faces, "grid_id2_vcd_swwp2s.mpg"), broker.Port, fast: true,
+            "Camera:ExitAtEnd=true", "Door:PulseMs=500", "Liveness:Enabled=true"), RunLimit, out var daemon);
+        using var run = daemon;
+
+        Assert.Equal(0, exit);
+        Assert.Contains(daemon.Lines, l => l.Contains("liveness: required Passive+Blink"));
+        Wait.Until(() => Events(probe, "access").Count >= 1, "the access event");
+        var access = Assert.Single(Events(probe, "access"));
+        output.WriteLine(access.ToString());
+        Assert.Equal("granted", access.GetProperty("decision").GetString());
+        var liveness = access.GetProperty("liveness");
+        Assert.Equal("live", liveness.GetProperty("state").GetString());
+        var checks = liveness.GetProperty("checks").EnumerateArray().ToDictionary(c => c.GetProperty("name").GetString()!, c => c.GetProperty("passed").GetBoolean());
+        Assert.Equal(new Dictionary<string, bool> { ["passive"] = true, ["blink"] = true }, checks);
+    }
+
+    [Fact]
+    public void WithLivenessEnabled_BadLivenessKeysStopTheDaemonNamingThem()
+    {
+        var exit = DaemonProcess.RunToExit(output,
+            [$"Storage:Path={_dir}/state", "Door:Driver=sim", "Camera:Source=videotestsrc ! appsink name=sink", "Liveness:Enabled=true",
+             "Liveness:Required:0=palm", "Liveness:BudgetMs=-5"], RunLimit, out var daemon);
+        using var run = daemon;
+        Assert.Equal(2, exit);
+        Assert.Contains(daemon.Lines, l => l.Contains("EdgeGate:Liveness:Required") && l.Contains("palm"));
+        Assert.Contains(daemon.Lines, l => l.Contains("EdgeGate:Liveness:BudgetMs"));
+    }
+
+    [Fact]
     public void SomeoneNotEnrolled_IsDeniedUnknown_AndTheRelayNeverMoves()
     {
         if (TestData.FacesOrSkip(output) is not { } faces) return;

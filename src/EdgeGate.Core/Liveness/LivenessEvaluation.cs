@@ -1,0 +1,137 @@
+using EdgeGate.Core.Access;
+using EdgeGate.Core.Faces;
+using EdgeGate.Core.Frames;
+using EdgeGate.Core.Ports;
+
+namespace EdgeGate.Core.Liveness;
+
+/// <summary>One presentation to the camera: a bona fide face (attack type null) or an attack of a named type.</summary>
+public sealed record PresentationResult(
+    string Name, string? AttackType, LivenessState State, TimeSpan? DecisionTime, int Frames, int FramesWithFace, LivenessVerdict Verdict)
+{
+    /// <summary>The system let it through (only <see cref="LivenessState.Live"/> is an accept).</summary>
+    public bool Accepted => State == LivenessState.Live;
+}
+
+/// <summary>ISO/IEC 30107-3 figures over a set of presentations.</summary>
+public sealed record PadReport(
+    IReadOnlyDictionary<string, (int Attacks, int Accepted)> ApcerByType, int BonaFide, int BonaFideRejected, double? MeanDecisionMs)
+{
+    /// <summary>Attack presentations of one type wrongly accepted as live, as a fraction.</summary>
+    public double Apcer(string type) => ApcerByType[type].Attacks == 0 ? 0 : (double)ApcerByType[type].Accepted / ApcerByType[type].Attacks;
+
+    /// <summary>Bona fide presentations wrongly rejected, as a fraction (null with none).</summary>
+    public double? Bpcer => BonaFide == 0 ? null : (double)BonaFideRejected / BonaFide;
+
+    public static PadReport From(IReadOnlyCollection<PresentationResult> results)
+    {
+        var byType = results.Where(r => r.AttackType is not null).GroupBy(r => r.AttackType!)
+            .ToDictionary(g => g.Key, g => (g.Count(), g.Count(r => r.Accepted)), StringComparer.Ordinal);
+        var bona = results.Where(r => r.AttackType is null).ToList();
+        var timed = results.Where(r => r.DecisionTime is not null).Select(r => r.DecisionTime!.Value.TotalMilliseconds).ToList();
+        return new PadReport(byType, bona.Count, bona.Count(r => !r.Accepted), timed.Count > 0 ? timed.Average() : null);
+    }
+}
+
+/// <summary>
+/// Runs a presentation (a sequence of frames) through the same liveness stage the daemon uses: one session for the
+/// most visible face, frames fed until the verdict is no longer Pending. A stream that ends while still pending is
+/// judged at its last frame with the budget treated as spent (Timeout unless a check failed).
+/// </summary>
+public static class PresentationRunner
+{
+    public static PresentationResult Run(string name, string? attackType, ILivenessStage stage, IEnumerable<CapturedFrame> frames,
+        Func<BgrFrame, FaceObservation?> observe)
+    {
+        ILivenessSession? session = null;
+        TimeSpan start = default;
+        int count = 0, withFace = 0;
+        LivenessVerdict verdict = LivenessVerdict.Pending;
+        try
+        {
+            foreach (var frame in frames)
+            {
+                using (frame)
+                {
+                    count++;
+                    var face = observe(frame.Image);
+                    if (face is null) continue;
+                    withFace++;
+                    if (session is null) { start = frame.StreamTime; session = stage.Begin(0, start); }
+                    session.Observe(frame, face);
+                    verdict = session.Evaluate(frame.StreamTime);
+                    if (verdict.State != LivenessState.Pending)
+                        return new PresentationResult(name, attackType, verdict.State, frame.StreamTime - start, count, withFace, verdict);
+                }
+            }
+            if (session is null) return new PresentationResult(name, attackType, LivenessState.Pending, null, count, 0, verdict);
+            // Ended undecided: what the daemon would say once the budget is up (no decision time: it never decided).
+            verdict = session.Evaluate(start + TimeSpan.FromDays(1));
+            return new PresentationResult(name, attackType, verdict.State, null, count, withFace, verdict);
+        }
+        finally
+        {
+            session?.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// A synthetic replay attack from a still photo: the picture held up to the camera by hand for a few seconds — a smooth
+/// random affine wobble (shift, rotation, scale, a little shear for tilt), a slight blur and a slow brightness drift.
+/// The picture moves as one plane and never blinks. Deterministic for a given seed.
+/// </summary>
+public static class ReplayAttack
+{
+    public static IEnumerable<CapturedFrame> Frames(BgrFrame still, int seed, TimeSpan duration, double fps = 10)
+    {
+        var rng = new Random(seed);
+        int w = still.Width, h = still.Height;
+        var n = Math.Max(1, (int)Math.Round(duration.TotalSeconds * fps));
+        // Hand-held motion: each parameter is a sum of two slow sines with random phases.
+        double[] amp = [0.03 * w, 0.03 * h, 0.05, 0.04, 0.02]; // dx px, dy px, rotation rad, log-scale, shear
+        var phases = Enumerable.Range(0, amp.Length * 2).Select(_ => rng.NextDouble() * 2 * Math.PI).ToArray();
+        var freqs = Enumerable.Range(0, amp.Length * 2).Select(_ => 0.3 + rng.NextDouble() * 1.2).ToArray();
+        var brightnessDrift = (rng.NextDouble() * 2 - 1) * 0.15;
+        for (var i = 0; i < n; i++)
+        {
+            var t = i / fps;
+            var p = new double[amp.Length];
+            for (var k = 0; k < amp.Length; k++)
+                p[k] = amp[k] * 0.5 * (Math.Sin(2 * Math.PI * freqs[2 * k] * t + phases[2 * k]) + Math.Sin(2 * Math.PI * freqs[2 * k + 1] * t + phases[2 * k + 1]));
+            double cx = w / 2.0, cy = h / 2.0, s = Math.Exp(p[3]), c = Math.Cos(p[2]) * s, sn = Math.Sin(p[2]) * s;
+            // The wobble maps the picture into the frame; the sampler walks it backwards.
+            var wobble = new Affine(c, -sn + p[4], cx + p[0] - (c * cx + (-sn + p[4]) * cy), sn, c, cy + p[1] - (sn * cx + c * cy));
+            var toSrc = wobble.Inverse();
+            var frame = new BgrFrame(w, h);
+            ImageSampler.Warp(still, toSrc, w, h, frame.Pixels);
+            var gain = 1 + brightnessDrift * (n == 1 ? 0 : (double)i / (n - 1));
+            var px = frame.Pixels;
+            for (var j = 0; j < px.Length; j++) px[j] = (byte)Math.Clamp(px[j] * gain, 0, 255);
+            Blur3(frame);
+            yield return new CapturedFrame(frame, i, TimeSpan.FromSeconds(t), 0);
+        }
+    }
+
+    /// <summary>A 3×3 box-ish blur (centre weighted 4, edges 2, corners 1) in place: the slight defocus of a re-shot picture.</summary>
+    private static void Blur3(BgrFrame f)
+    {
+        int w = f.Width, h = f.Height, stride = f.Stride;
+        var src = f.Pixels.ToArray();
+        var dst = f.Pixels;
+        for (var y = 0; y < h; y++)
+        for (var x = 0; x < w; x++)
+        for (var ch = 0; ch < 3; ch++)
+        {
+            int sum = 0, wsum = 0;
+            for (var dy = -1; dy <= 1; dy++)
+            for (var dx = -1; dx <= 1; dx++)
+            {
+                int yy = Math.Clamp(y + dy, 0, h - 1), xx = Math.Clamp(x + dx, 0, w - 1);
+                var wt = (dx == 0 ? 2 : 1) * (dy == 0 ? 2 : 1);
+                sum += wt * src[yy * stride + xx * 3 + ch]; wsum += wt;
+            }
+            dst[y * stride + x * 3 + ch] = (byte)((sum + wsum / 2) / wsum);
+        }
+    }
+}

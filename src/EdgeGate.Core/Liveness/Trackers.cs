@@ -1,0 +1,123 @@
+using EdgeGate.Core.Faces;
+
+namespace EdgeGate.Core.Liveness;
+
+/// <summary>
+/// Follows the eye aspect ratio over a track and reports a blink: open → closed → open, the closure no longer than
+/// <see cref="LivenessPolicy.BlinkMaxClosed"/>. The open level is the median EAR seen so far (eyes are open most of
+/// the time), so the check adapts to each face and to the landmark model's bias. A picture never blinks: absence of a
+/// blink is never a failure by itself, only a missing pass.
+/// </summary>
+public sealed class BlinkTracker(LivenessPolicy policy)
+{
+    private const int MinOpenSamples = 3;
+    private readonly List<double> _ears = [];
+    private TimeSpan? _closedAt;
+    private int _closedFrames;
+    private bool _openSeen;
+    private double _deepest = 1;
+
+    public bool BlinkSeen { get; private set; }
+    public TimeSpan? BlinkAt { get; private set; }
+    public int Samples { get; private set; }
+
+    /// <summary>Deepest dip so far, 1 − EAR/open (0 = never below the open level).</summary>
+    public double Depth => 1 - _deepest;
+
+    public void Add(TimeSpan t, double ear)
+    {
+        if (!double.IsFinite(ear)) return;
+        Samples++;
+        if (_ears.Count < MinOpenSamples) { _ears.Add(ear); return; }
+        var open = Median(_ears);
+        if (open <= 1e-6) return;
+        var ratio = ear / open;
+        _deepest = Math.Min(_deepest, ratio);
+        if (_closedAt is null)
+        {
+            if (ratio < policy.BlinkClosedRatio && _openSeen) { _closedAt = t; _closedFrames = 1; }
+            else if (ratio >= policy.BlinkOpenRatio) _openSeen = true;
+        }
+        else if (ratio >= policy.BlinkOpenRatio)
+        {
+            if (t - _closedAt.Value <= policy.BlinkMaxClosed && _closedFrames >= policy.BlinkMinClosedFrames && !BlinkSeen) { BlinkSeen = true; BlinkAt = t; }
+            _closedAt = null;
+        }
+        else if (ratio < policy.BlinkClosedRatio) _closedFrames++;
+        // The open level learns only from frames with the eyes not closed, so a long closure cannot drag it down.
+        if (_closedAt is null && ratio >= policy.BlinkClosedRatio) _ears.Add(ear);
+    }
+
+    private static double Median(List<double> v)
+    {
+        var s = v.ToArray();
+        Array.Sort(s);
+        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+    }
+}
+
+/// <summary>
+/// Follows the 68 landmarks over a track against the first set: how much of their movement an affine map (a flat
+/// picture) cannot explain, and how much the face moved as a whole. Landmarks are averaged over
+/// <see cref="Window"/> consecutive frames first: the landmark model's per-frame jitter is independent from frame to
+/// frame and averages out, real parallax is smooth and stays. The score is the largest residual after a 3-frame
+/// running median (one noisy frame is not parallax).
+/// </summary>
+public sealed class MotionTracker(LivenessPolicy policy)
+{
+    public const int Window = 3;
+    private PointF[]? _reference;
+    private readonly Queue<PointF[]> _recent = new();
+    private readonly List<double> _residuals = [];
+
+    public int Samples => _residuals.Count + (_reference is null ? 0 : 1);
+
+    /// <summary>Largest 3-frame median residual so far, in eye distances.</summary>
+    public double Score { get; private set; }
+
+    /// <summary>Largest whole-face movement against the first frame (eye distances + |log scale| + |radians|).</summary>
+    public double GlobalMotion { get; private set; }
+
+    public TimeSpan? PassedAt { get; private set; }
+
+    public double LastResidual => _residuals.Count > 0 ? _residuals[^1] : 0;
+
+    public void Add(TimeSpan t, ReadOnlySpan<PointF> raw)
+    {
+        _recent.Enqueue(raw.ToArray());
+        if (_recent.Count > Window) _recent.Dequeue();
+        if (_recent.Count < Window) return;
+        var landmarks = Mean(_recent);
+        if (_reference is null) { _reference = landmarks; return; }
+        _residuals.Add(LandmarkGeometry.NonPlanarResidual(_reference, landmarks));
+        GlobalMotion = Math.Max(GlobalMotion, LandmarkGeometry.GlobalMotion(_reference, landmarks));
+        var n = _residuals.Count;
+        if (n >= 3)
+        {
+            double a = _residuals[n - 1], b = _residuals[n - 2], c = _residuals[n - 3];
+            var median = Math.Max(Math.Min(a, b), Math.Min(Math.Max(a, b), c));
+            Score = Math.Max(Score, median);
+        }
+        if (PassedAt is null && Samples >= policy.MotionFrames && Score >= policy.MotionThreshold) PassedAt = t;
+    }
+
+    private static PointF[] Mean(IReadOnlyCollection<PointF[]> sets)
+    {
+        var n = sets.First().Length;
+        var m = new PointF[n];
+        for (var i = 0; i < n; i++)
+        {
+            float x = 0, y = 0;
+            foreach (var s in sets) { x += s[i].X; y += s[i].Y; }
+            m[i] = new PointF(x / sets.Count, y / sets.Count);
+        }
+        return m;
+    }
+
+    /// <summary>True = non-planar motion seen; false = the face moved about as a plane; null = not enough evidence yet.</summary>
+    public bool? Passed =>
+        Samples < policy.MotionFrames ? null
+        : Score >= policy.MotionThreshold ? true
+        : policy.MotionFailAfterGlobal > 0 && GlobalMotion >= policy.MotionFailAfterGlobal ? false
+        : null;
+}

@@ -1,0 +1,137 @@
+using EdgeGate.Core.Faces;
+using EdgeGate.Core.Liveness;
+
+namespace EdgeGate.Core.Tests.Liveness;
+
+public class LivenessHeuristicsTests
+{
+    private static readonly LivenessPolicy Policy = new();
+    private static TimeSpan Ms(double ms) => TimeSpan.FromMilliseconds(ms);
+
+    [Fact]
+    public void FitAffine_recovers_a_general_affine_map_exactly()
+    {
+        var from = SyntheticFace.View(SyntheticFace.Model(), flat: false, 0, 0, 0);
+        var map = new Affine(1.1, 0.2, 5, -0.15, 0.9, -3);
+        var to = from.Select(map.Apply).ToArray();
+        var fit = LandmarkGeometry.FitAffine(from, to);
+        Assert.Equal(map.A, fit.A, 4); Assert.Equal(map.B, fit.B, 4); Assert.Equal(map.C, fit.C, 2);
+        Assert.Equal(map.D, fit.D, 4); Assert.Equal(map.E, fit.E, 4); Assert.Equal(map.F, fit.F, 2);
+        Assert.True(LandmarkGeometry.NonPlanarResidual(from, to) < 1e-4);
+    }
+
+    [Fact]
+    public void Eye_aspect_ratio_falls_when_the_eyes_close()
+    {
+        var open = LandmarkGeometry.EyeAspectRatio68(SyntheticFace.View(SyntheticFace.Model(1), false, 0, 0, 0));
+        var closed = LandmarkGeometry.EyeAspectRatio68(SyntheticFace.View(SyntheticFace.Model(0.2), false, 0, 0, 0));
+        Assert.Equal(7.0 / 18, open, 3); // (2·7) / (2·18)
+        Assert.True(closed < 0.3 * open, $"closed {closed} open {open}");
+    }
+
+    [Theory]
+    [InlineData(true, 0.0)]
+    [InlineData(true, 0.3)]
+    public void A_flat_picture_turned_and_waved_about_stays_below_the_motion_threshold(bool flat, double noise)
+    {
+        var (score, global) = Track(flat, noise, yawAmplitude: 20);
+        Assert.True(score < Policy.MotionThreshold / 2, $"planar residual {score}");
+        Assert.True(global > 0.2, $"the picture did move: {global}");
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(0.3)]
+    public void A_real_head_turning_shows_parallax_above_the_motion_threshold(double noise)
+    {
+        var (score, _) = Track(flat: false, noise, yawAmplitude: 20);
+        Assert.True(score > Policy.MotionThreshold, $"parallax residual {score}");
+    }
+
+    [Fact]
+    public void A_head_held_still_has_no_parallax_to_show()
+    {
+        var (score, _) = Track(flat: false, noise: 0.3, yawAmplitude: 0);
+        Assert.True(score < Policy.MotionThreshold, $"residual {score}");
+    }
+
+    [Fact]
+    public void Motion_fails_only_when_configured_and_the_face_moved_as_a_plane()
+    {
+        var failing = Policy with { MotionFailAfterGlobal = 0.2 };
+        var tracker = new MotionTracker(failing);
+        var model = SyntheticFace.Model();
+        for (var i = 0; i < 30; i++)
+            tracker.Add(Ms(i * 40), SyntheticFace.View(model, flat: true, 20 * Math.Sin(i / 5.0), 0, 5 * Math.Sin(i / 7.0), tx: 200 + 2 * i));
+        Assert.False(tracker.Passed);
+        var lenient = new MotionTracker(Policy);
+        for (var i = 0; i < 30; i++)
+            lenient.Add(Ms(i * 40), SyntheticFace.View(model, flat: true, 20 * Math.Sin(i / 5.0), 0, 5 * Math.Sin(i / 7.0), tx: 200 + 2 * i));
+        Assert.Null(lenient.Passed);
+    }
+
+    private static (double Score, double Global) Track(bool flat, double noise, double yawAmplitude)
+    {
+        var rng = new Random(7);
+        var tracker = new MotionTracker(Policy);
+        var model = SyntheticFace.Model();
+        for (var i = 0; i < 40; i++)
+        {
+            var yaw = yawAmplitude * Math.Sin(i / 6.0);
+            tracker.Add(Ms(i * 40), SyntheticFace.View(model, flat, yaw, 3 * Math.Sin(i / 9.0), 8 * Math.Sin(i / 11.0),
+                scale: 1 + 0.1 * Math.Sin(i / 8.0), tx: 200 + 3 * i, ty: 200 - i, noise: noise, rng: rng));
+        }
+        return (tracker.Score, tracker.GlobalMotion);
+    }
+
+    [Fact]
+    public void Open_closed_open_within_the_window_is_a_blink()
+    {
+        var blink = Feed([0.33, 0.32, 0.34, 0.33, 0.33, 0.20, 0.15, 0.19, 0.31, 0.33]);
+        Assert.True(blink.BlinkSeen);
+        Assert.Equal(Ms(8 * 40), blink.BlinkAt);
+    }
+
+    [Fact]
+    public void Landmark_noise_and_a_shallow_dip_are_not_a_blink()
+    {
+        var rng = new Random(3);
+        var ears = Enumerable.Range(0, 60).Select(_ => 0.3 + (rng.NextDouble() - 0.5) * 0.04).ToList();
+        ears[30] = 0.23; // a one-frame dip to 0.77 of the open level, as the dev replays show
+        Assert.False(Feed(ears).BlinkSeen);
+    }
+
+    [Fact]
+    public void A_single_deep_frame_is_landmark_noise_unless_one_frame_is_allowed()
+    {
+        double[] ears = [0.33, 0.32, 0.34, 0.33, 0.33, 0.15, 0.33, 0.33];
+        Assert.False(Feed(ears).BlinkSeen);
+        var t = new BlinkTracker(Policy with { BlinkMinClosedFrames = 1 });
+        for (var i = 0; i < ears.Length; i++) t.Add(Ms(i * 40), ears[i]);
+        Assert.True(t.BlinkSeen);
+    }
+
+    [Fact]
+    public void Eyes_kept_shut_longer_than_the_window_are_not_a_blink()
+    {
+        var ears = new List<double> { 0.33, 0.33, 0.33, 0.33 };
+        ears.AddRange(Enumerable.Repeat(0.12, 20)); // 800 ms closed
+        ears.AddRange([0.33, 0.33]);
+        Assert.False(Feed(ears).BlinkSeen);
+    }
+
+    [Fact]
+    public void A_track_that_starts_with_closed_eyes_needs_to_be_seen_open_first()
+    {
+        // Closed at the start and then open: no open → closed transition was seen.
+        Assert.False(Feed([0.15, 0.15, 0.33, 0.33, 0.33, 0.33]).BlinkSeen);
+    }
+
+    private static BlinkTracker Feed(IEnumerable<double> ears)
+    {
+        var t = new BlinkTracker(Policy);
+        var i = 0;
+        foreach (var e in ears) t.Add(Ms(i++ * 40), e);
+        return t;
+    }
+}
