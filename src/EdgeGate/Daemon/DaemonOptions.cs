@@ -127,6 +127,12 @@ public sealed class RecognitionSettings
 
     /// <summary>Where the models and ONNX Runtime are (default: found as the CLI finds them).</summary>
     public string? AssetsPath { get; set; }
+
+    /// <summary><c>auto</c> (the verified fast embedder when prepared, else the original), <c>fp32</c> or <c>fp32-fast</c>.</summary>
+    public string EmbedderVariant { get; set; } = EdgeGate.Onnx.EmbedderVariants.Auto;
+
+    /// <summary>Where `edgegate model prepare` wrote its models (default: EDGEGATE_PREPARED or &lt;assets&gt;/prepared).</summary>
+    public string? PreparedPath { get; set; }
 }
 
 /// <summary>Checks the whole configuration at start; each failure names its key so a technician can fix it.</summary>
@@ -200,6 +206,8 @@ public sealed class DaemonOptionsValidator : IValidateOptions<DaemonOptions>
         if (string.IsNullOrWhiteSpace(o.Storage.Path)) yield return $"{p}:Storage:Path is required";
         foreach (var e in o.Access.ToOptions().Validate($"{p}:Access")) yield return e;
         if (o.Recognition.Threads is < 0 or > 64) yield return $"{p}:Recognition:Threads must be 0..64, got {o.Recognition.Threads}";
+        if (!EdgeGate.Onnx.EmbedderVariants.IsValid(o.Recognition.EmbedderVariant))
+            yield return $"{p}:Recognition:EmbedderVariant must be one of {string.Join(", ", EdgeGate.Onnx.EmbedderVariants.All)}, got '{o.Recognition.EmbedderVariant}'";
         if (o.TelemetrySeconds is < 0 or > 86_400) yield return $"{p}:TelemetrySeconds must be 0..86400, got {o.TelemetrySeconds}";
     }
 }

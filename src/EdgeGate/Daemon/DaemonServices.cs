@@ -341,7 +341,13 @@ public sealed class RecognitionService(
         SqliteGalleryStore gallery;
         try
         {
-            stack = FaceStack.Create(new FaceStackOptions { AssetsRoot = o.Recognition.AssetsPath, IntraOpThreads = o.Recognition.Threads });
+            stack = FaceStack.Create(new FaceStackOptions
+            {
+                AssetsRoot = o.Recognition.AssetsPath,
+                IntraOpThreads = o.Recognition.Threads,
+                EmbedderVariant = o.Recognition.EmbedderVariant,
+                PreparedDirectory = o.Recognition.PreparedPath,
+            });
             gallery = SqliteGalleryStore.Open(stores.GalleryPath);
         }
         catch (Exception e)
@@ -356,9 +362,9 @@ public sealed class RecognitionService(
         stack.Matcher.Load(gallery.LoadTemplates(stack.Engine.ModelId));
         state.GallerySize = stack.Matcher.PersonCount;
         var stale = gallery.CountTemplatesNotFrom(stack.Engine.ModelId);
-        logger.LogInformation("gallery {Path}: {People} people, {Templates} templates{Stale}; model {Model}, ONNX Runtime {Ort}",
+        logger.LogInformation("gallery {Path}: {People} people, {Templates} templates{Stale}; model {Model} (embedder {Variant}, {Reason}), ONNX Runtime {Ort}",
             stores.GalleryPath, stack.Matcher.PersonCount, stack.Matcher.TemplateCount,
-            stale > 0 ? $" ({stale} from another model: re-enrol)" : "", stack.Engine.ModelId, stack.OrtVersion);
+            stale > 0 ? $" ({stale} from another model: re-enrol)" : "", stack.Engine.ModelId, stack.Embedder.Variant, stack.Embedder.Reason, stack.OrtVersion);
         using var pipeline = new AccessPipeline(stack.Engine, stack.Matcher, new GalleryDirectory(gallery), door,
             DisabledLiveness.Instance, o.Access.ToOptions());
         state.ModelsReady = true;
