@@ -141,12 +141,13 @@ public static class Program
         run.SetAction(r => Daemon.DaemonHost.Run(r.GetValue(configFiles) ?? [], r.GetValue(sets) ?? []));
 
         // model prepare
+        var source = new Option<string>("--source") { Description = "the original embedder (default: <assets>/models/fr_feature.onnx)" };
         var facesDir = new Option<string>("--faces") { Description = "photos to verify on, searched recursively (default: $EDGEGATE_FACES/people)" };
         var outDir = new Option<string>("--out") { Description = "where to write the prepared model and its card (default: $EDGEGATE_PREPARED or <assets>/prepared)" };
         var maxFaces = new Option<int>("--max-faces") { Description = "verify on at most this many faces", DefaultValueFactory = _ => 64 };
         var tolerance = new Option<double>("--tolerance") { Description = "largest absolute output difference allowed", DefaultValueFactory = _ => 1e-5 };
-        var prepare = new Command("prepare", "write fr_feature.fp32-fast.onnx (every PRelu rewritten exactly), verified on real faces, with a model card") { facesDir, outDir, maxFaces, tolerance };
-        prepare.SetAction(r => Run(r, json, () => ModelCommand.Prepare(r.GetValue(facesDir), r.GetValue(outDir), r.GetValue(maxFaces), r.GetValue(tolerance), r.GetValue(threads)),
+        var prepare = new Command("prepare", "write fr_feature.fp32-fast.onnx (every PRelu rewritten exactly), verified on real faces, with a model card") { source, facesDir, outDir, maxFaces, tolerance };
+        prepare.SetAction(r => Run(r, json, () => ModelCommand.Prepare(r.GetValue(source), r.GetValue(facesDir), r.GetValue(outDir), r.GetValue(maxFaces), r.GetValue(tolerance), r.GetValue(threads)),
             o => AnsiConsole.MarkupLine($"wrote [green]{Markup.Escape((string)o["model"]!)}[/] ({o["nodes_replaced"]} PRelu rewritten): max |Δ| {o["max_abs_diff"]} on {o["faces"]} faces (tolerance {o["tolerance"]}); card {Markup.Escape((string)o["card"]!)}")));
         var model = new Command("model", "prepare model variants") { prepare };
 

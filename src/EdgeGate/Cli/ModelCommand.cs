@@ -19,7 +19,7 @@ public static class ModelCommand
         throw new CliError("missing_faces", "model prepare verifies on real faces: pass --faces DIR (photos, searched recursively) or set EDGEGATE_FACES");
     }
 
-    public static JsonObject Prepare(string? facesOption, string? outputOption, int maxFaces, double tolerance, int threads)
+    public static JsonObject Prepare(string? sourceOption, string? facesOption, string? outputOption, int maxFaces, double tolerance, int threads)
     {
         if (maxFaces < ModelPreparer.MinimumFaces) throw new CliError("invalid_argument", $"--max-faces must be at least {ModelPreparer.MinimumFaces}");
         var faces = FacesDirectory(facesOption);
@@ -33,7 +33,7 @@ public static class ModelCommand
         {
             result = ModelPreparer.PrepareFast(stack.Runtime, new PrepareOptions
             {
-                Source = Path.Combine(AssetLocator.ModelsDirectory(stack.AssetsRoot), EmbedderVariants.OriginalFileName),
+                Source = sourceOption ?? Path.Combine(AssetLocator.ModelsDirectory(stack.AssetsRoot), EmbedderVariants.OriginalFileName),
                 OutputDirectory = output,
                 AlignedFaces = aligned,
                 FaceSource = $"{aligned.Count} faces from {Path.GetFullPath(faces)}",
