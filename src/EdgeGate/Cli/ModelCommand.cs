@@ -26,6 +26,8 @@ public static class ModelCommand
         if (!Directory.Exists(faces)) throw new CliError("missing_faces", $"faces folder not found: {faces}");
         // The original embedder aligns the faces; the fast one is what is being checked.
         using var stack = FaceStack.Create(new FaceStackOptions { IntraOpThreads = threads, EmbedderVariant = EmbedderVariants.Original });
+        var source = sourceOption ?? Path.Combine(AssetLocator.ModelsDirectory(stack.AssetsRoot), EmbedderVariants.OriginalFileName);
+        OnnxGraphs.Read(source); // a missing or corrupt model fails now, before the faces are aligned
         var aligned = AlignedFaces(stack, faces, maxFaces);
         var output = Path.GetFullPath(outputOption ?? AssetLocator.PreparedDirectory(stack.AssetsRoot));
         PrepareResult result;
@@ -33,7 +35,7 @@ public static class ModelCommand
         {
             result = ModelPreparer.PrepareFast(stack.Runtime, new PrepareOptions
             {
-                Source = sourceOption ?? Path.Combine(AssetLocator.ModelsDirectory(stack.AssetsRoot), EmbedderVariants.OriginalFileName),
+                Source = source,
                 OutputDirectory = output,
                 AlignedFaces = aligned,
                 FaceSource = $"{aligned.Count} faces from {Path.GetFullPath(faces)}",
