@@ -7,7 +7,7 @@ using EdgeGate.Onnx;
 namespace EdgeGate.Bench;
 
 /// <summary>
-/// One fr_feature run on a real aligned face, for each embedder variant at graph optimisation levels 1 and 99,
+/// One fr_feature run on a real aligned face, for each embedder variant at graph optimisation levels 1, 2 and 99,
 /// with 1 and 2 intra-op threads: the measurement behind <see cref="EmbedderVariants.DefaultGraphOptimizationLevel"/>.
 /// The fast variant must have been prepared first (edgegate model prepare; found in $EDGEGATE_PREPARED or
 /// &lt;assets&gt;/prepared).
@@ -22,7 +22,7 @@ public class EmbedderVariantBenchmarks
     [Params(EmbedderVariants.Original, EmbedderVariants.Fast)]
     public string Variant { get; set; } = EmbedderVariants.Original;
 
-    [Params(1, 99)]
+    [Params(1, 2, 99)]
     public int Level { get; set; }
 
     [Params(1, 2)]

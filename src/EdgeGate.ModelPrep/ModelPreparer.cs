@@ -69,7 +69,7 @@ public static class ModelPreparer
                 FaceModels.EmbedderInputs, FaceModels.EmbedderOutputs);
             // The product may run the fast model at any level (config overrides the default); check the extremes.
             var reports = new List<EquivalenceReport>();
-            foreach (var level in (int[])[EmbedderVariants.DefaultGraphOptimizationLevel(EmbedderVariants.Fast), 1])
+            foreach (var level in (int[])[99, 1])
             {
                 using var candidate = OnnxModel.Load(runtime, unverified, session with { GraphOptimizationLevel = level },
                     FaceModels.EmbedderInputs, FaceModels.EmbedderOutputs);

@@ -15,6 +15,9 @@ public sealed record FaceStackOptions
     /// <summary><c>auto</c>, <c>fp32</c> or <c>fp32-fast</c> (see <see cref="EmbedderVariants"/>).</summary>
     public string EmbedderVariant { get; init; } = EmbedderVariants.Auto;
 
+    /// <summary>ORT graph optimisation level for the embedder; null = the variant's measured default.</summary>
+    public int? EmbedderGraphOptimizationLevel { get; init; }
+
     /// <summary>Where prepared models are; null = <see cref="AssetLocator.PreparedDirectory"/>.</summary>
     public string? PreparedDirectory { get; init; }
     public DetectorOptions Detector { get; init; } = new();
@@ -64,6 +67,7 @@ public sealed class FaceStack : IDisposable
             ModelsDirectory = AssetLocator.ModelsDirectory(root),
             PreparedDirectory = options.PreparedDirectory ?? AssetLocator.PreparedDirectory(root),
             EmbedderVariant = options.EmbedderVariant,
+            EmbedderGraphOptimizationLevel = options.EmbedderGraphOptimizationLevel,
             Session = new OnnxSessionOptions { IntraOpThreads = options.IntraOpThreads },
             Detector = options.Detector,
             Quality = options.Quality,

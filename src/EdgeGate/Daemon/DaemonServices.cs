@@ -346,6 +346,7 @@ public sealed class RecognitionService(
                 AssetsRoot = o.Recognition.AssetsPath,
                 IntraOpThreads = o.Recognition.Threads,
                 EmbedderVariant = o.Recognition.EmbedderVariant,
+                EmbedderGraphOptimizationLevel = o.Recognition.EmbedderGraphOptimizationLevel,
                 PreparedDirectory = o.Recognition.PreparedPath,
             });
             gallery = SqliteGalleryStore.Open(stores.GalleryPath);

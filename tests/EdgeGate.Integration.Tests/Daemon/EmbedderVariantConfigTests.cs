@@ -17,6 +17,16 @@ public sealed class EmbedderVariantConfigTests
     }
 
     [Fact]
+    public void ABadEmbedderLevel_IsAConfigurationError()
+    {
+        var o = new DaemonOptions();
+        o.Recognition.EmbedderGraphOptimizationLevel = 3;
+        Assert.Contains(DaemonOptionsValidator.Check(o), m => m.Contains("EdgeGate:Recognition:EmbedderGraphOptimizationLevel must be 0, 1, 2 or 99, got 3"));
+        o.Recognition.EmbedderGraphOptimizationLevel = 99;
+        Assert.DoesNotContain(DaemonOptionsValidator.Check(o), m => m.Contains("EmbedderGraphOptimizationLevel"));
+    }
+
+    [Fact]
     public void AnUnknownVariant_IsAConfigurationError_NamingTheKeyAndValue()
     {
         var o = new DaemonOptions();

@@ -55,6 +55,21 @@ public sealed class ModelPreparerTests(PreparedModelFixture fx, ITestOutputHelpe
     }
 
     [Fact]
+    public void AtLevel99_OrtRunsTheWholeFastGraphInItsBlockedLayout()
+    {
+        if (PreparedOrSkip() is not { } p) return;
+        var optimized = Path.Combine(fx.Dir, "fast-optimized.onnx");
+        using (OnnxModel.Load(fx.Stack.Runtime, p.ModelPath, new OnnxSessionOptions { GraphOptimizationLevel = 99, OptimizedModelPath = optimized },
+                   FaceModels.EmbedderInputs, FaceModels.EmbedderOutputs)) { }
+        var graph = OnnxGraphs.Read(optimized).Graph;
+        var ops = graph.Node.GroupBy(n => $"{n.Domain}:{n.OpType}").ToDictionary(g => g.Key, g => g.Count());
+        output.WriteLine(string.Join(", ", ops.Select(o => $"{o.Key}={o.Value}")));
+        Assert.Equal(116, ops.GetValueOrDefault("com.microsoft.nchwc:Conv"));      // 50 + 2 per PRelu, Relu and Add fused
+        Assert.Equal(1, ops.Where(o => o.Key.Contains("Reorder")).Sum(o => o.Value)); // once, back to NCHW at the end
+        Assert.False(ops.ContainsKey(":PRelu"));
+    }
+
+    [Fact]
     public void ModelCard_NamesBothFilesByHash_AndTheCheck()
     {
         if (PreparedOrSkip() is not { } p) return;
