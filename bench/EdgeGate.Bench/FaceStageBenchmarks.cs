@@ -37,7 +37,7 @@ public class FaceStageBenchmarks
         var runtime = OrtRuntime.Load(AssetLocator.OnnxRuntimeLibrary(root));
         var models = AssetLocator.ModelsDirectory(root);
         var options = new OnnxSessionOptions { IntraOpThreads = Threads };
-        var embedderOptions = options with { GraphOptimizationLevel = new FaceModelOptions { ModelsDirectory = models }.EmbedderGraphOptimizationLevel };
+        var embedderOptions = options with { GraphOptimizationLevel = EmbedderVariants.DefaultGraphOptimizationLevel(EmbedderVariants.Original) };
         _decoder = new GstImageDecoder();
         _jpeg = File.ReadAllBytes(BenchData.Photo);
         _frame = _decoder.Decode(_jpeg);

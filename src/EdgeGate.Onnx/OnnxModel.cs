@@ -18,6 +18,9 @@ public sealed record OnnxSessionOptions
     /// <summary>0 disable, 1 basic, 2 extended, 99 all.</summary>
     public int GraphOptimizationLevel { get; init; } = 99;
 
+    /// <summary>Diagnostics: where ORT saves the optimised graph it runs (to check which fusions and layouts it applied).</summary>
+    public string? OptimizedModelPath { get; init; }
+
     public void Validate()
     {
         if (IntraOpThreads is < 0 or > 64) throw new ArgumentOutOfRangeException(nameof(IntraOpThreads), IntraOpThreads, "must be 0..64");
@@ -66,6 +69,7 @@ public sealed unsafe class OnnxModel : IInferenceModel
         _api.SetIntraOpNumThreads(_options, options.IntraOpThreads);
         _api.SetInterOpNumThreads(_options, 1);
         _api.SetGraphOptimizationLevel(_options, options.GraphOptimizationLevel);
+        if (options.OptimizedModelPath is { } optimized) _api.SetOptimizedModelFilePath(_options, optimized);
         var spin = options.AllowSpinning ? "1" : "0";
         _api.AddSessionConfigEntry(_options, "session.intra_op.allow_spinning", spin);
         _api.AddSessionConfigEntry(_options, "session.inter_op.allow_spinning", spin);

@@ -24,11 +24,19 @@ public static class Program
             DefaultValueFactory = _ => GalleryCommands.DefaultGalleryPath(),
         };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0 = one per core)", Recursive = true, DefaultValueFactory = _ => 1 };
+        var embedderVariant = new Option<string>("--embedder")
+        {
+            Description = "embedder model: auto (the prepared fast one when verified, else the original), fp32 or fp32-fast",
+            Recursive = true,
+            DefaultValueFactory = _ => EmbedderVariants.Auto,
+        };
+        embedderVariant.AcceptOnlyFromAmong(EmbedderVariants.All);
 
         var root = new RootCommand("EdgeGate: face recognition for a door. `run` is the daemon; the other verbs work on still images. See README.");
         root.Options.Add(json);
         root.Options.Add(gallery);
         root.Options.Add(threads);
+        root.Options.Add(embedderVariant);
 
         // enrol
         var id = new Option<string>("--id") { Description = "person id (stable, e.g. badge number)", Required = true };
@@ -153,6 +161,17 @@ public static class Program
                 asJson ? m => Console.Error.WriteLine(m) : m => AnsiConsole.WriteLine(m));
         }, LivenessEvalCommand.Print));
 
+        // model prepare
+        var source = new Option<string>("--source") { Description = "the original embedder (default: <assets>/models/fr_feature.onnx)" };
+        var facesDir = new Option<string>("--faces") { Description = "photos to verify on, searched recursively (default: $EDGEGATE_FACES/people)" };
+        var outDir = new Option<string>("--out") { Description = "where to write the prepared model and its card (default: $EDGEGATE_PREPARED or <assets>/prepared)" };
+        var maxFaces = new Option<int>("--max-faces") { Description = "verify on at most this many faces", DefaultValueFactory = _ => 64 };
+        var tolerance = new Option<double>("--tolerance") { Description = "largest absolute output difference allowed", DefaultValueFactory = _ => 1e-5 };
+        var prepare = new Command("prepare", "write fr_feature.fp32-fast.onnx (every PRelu rewritten exactly), verified on real faces, with a model card") { source, facesDir, outDir, maxFaces, tolerance };
+        prepare.SetAction(r => Run(r, json, () => ModelCommand.Prepare(r.GetValue(source), r.GetValue(facesDir), r.GetValue(outDir), r.GetValue(maxFaces), r.GetValue(tolerance), r.GetValue(threads)),
+            o => AnsiConsole.MarkupLine($"wrote [green]{Markup.Escape((string)o["model"]!)}[/] ({o["nodes_replaced"]} PRelu rewritten): max |Δ| {o["max_abs_diff"]} on {o["faces"]} faces (tolerance {o["tolerance"]}); card {Markup.Escape((string)o["card"]!)}")));
+        var model = new Command("model", "prepare model variants") { prepare };
+
         root.Subcommands.Add(enrol);
         root.Subcommands.Add(livenessEval);
         root.Subcommands.Add(import);
@@ -162,11 +181,16 @@ public static class Program
         root.Subcommands.Add(verify);
         root.Subcommands.Add(identify);
         root.Subcommands.Add(eval);
+        root.Subcommands.Add(model);
         return root;
     }
 
     private static FaceStack Stack(ParseResult r, Option<int> threads) =>
-        FaceStack.Create(new FaceStackOptions { IntraOpThreads = r.GetValue(threads) });
+        FaceStack.Create(new FaceStackOptions
+        {
+            IntraOpThreads = r.GetValue(threads),
+            EmbedderVariant = r.GetValue<string>("--embedder") ?? EmbedderVariants.Auto,
+        });
 
     /// <summary>Runs a verb: prints its result (JSON or text) or a coded error; exit 0 on success, 1 on failure.</summary>
     private static int Run(ParseResult r, Option<bool> json, Func<JsonObject> body, Action<JsonObject> print)

@@ -71,6 +71,13 @@ internal sealed unsafe class OrtApi
     public void SetGraphOptimizationLevel(OrtSessionOptionsHandle options, int level) =>
         Check(((delegate* unmanaged<nint, int, nint>)this[23])(options.DangerousGetHandle(), level));
 
+    /// <summary>Slot 11: ORT writes the graph it will run (after optimisation) to this file when a session is created.</summary>
+    public void SetOptimizedModelFilePath(OrtSessionOptionsHandle options, string path)
+    {
+        var utf8 = System.Text.Encoding.UTF8.GetBytes(path + "\0");
+        fixed (byte* p = utf8) Check(((delegate* unmanaged<nint, byte*, nint>)this[11])(options.DangerousGetHandle(), p));
+    }
+
     public void SetIntraOpNumThreads(OrtSessionOptionsHandle options, int n) =>
         Check(((delegate* unmanaged<nint, int, nint>)this[24])(options.DangerousGetHandle(), n));
 

@@ -26,6 +26,10 @@ public static class AssetLocator
 
     public static string ModelsDirectory(string root) => Path.Combine(root, "models");
 
+    /// <summary>Prepared models (edgegate model prepare): EDGEGATE_PREPARED, else &lt;root&gt;/prepared.</summary>
+    public static string PreparedDirectory(string root) =>
+        Environment.GetEnvironmentVariable("EDGEGATE_PREPARED") is { Length: > 0 } env ? env : Path.Combine(root, "prepared");
+
     public static string OnnxRuntimeLibrary(string root) =>
         Path.Combine(root, "runtimes", OrtRuntime.RuntimeIdentifier, "libonnxruntime.so.1");
 }

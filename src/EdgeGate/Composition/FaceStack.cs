@@ -12,6 +12,15 @@ public sealed record FaceStackOptions
 {
     public string? AssetsRoot { get; init; }
     public int IntraOpThreads { get; init; } = 1;
+
+    /// <summary><c>auto</c>, <c>fp32</c> or <c>fp32-fast</c> (see <see cref="EmbedderVariants"/>).</summary>
+    public string EmbedderVariant { get; init; } = EmbedderVariants.Auto;
+
+    /// <summary>ORT graph optimisation level for the embedder; null = the variant's measured default.</summary>
+    public int? EmbedderGraphOptimizationLevel { get; init; }
+
+    /// <summary>Where prepared models are; null = <see cref="AssetLocator.PreparedDirectory"/>.</summary>
+    public string? PreparedDirectory { get; init; }
     public DetectorOptions Detector { get; init; } = new();
     public FaceQualityOptions Quality { get; init; } = new();
     public MatchOptions Match { get; init; } = OperatingPoint.Match;
@@ -38,9 +47,9 @@ public static class OperatingPoint
 /// <summary>Decoder + face engine + matcher wired together; owns the engine.</summary>
 public sealed class FaceStack : IDisposable
 {
-    private FaceStack(IImageDecoder decoder, FaceEngine engine, GalleryMatcher matcher, string assetsRoot, string ortVersion, LivenessModel? liveness)
+    private FaceStack(IImageDecoder decoder, FaceEngine engine, GalleryMatcher matcher, string assetsRoot, OrtRuntime runtime, EmbedderChoice embedder, LivenessModel? liveness)
     {
-        Decoder = decoder; Engine = engine; Matcher = matcher; AssetsRoot = assetsRoot; OrtVersion = ortVersion; Liveness = liveness;
+        Decoder = decoder; Engine = engine; Matcher = matcher; AssetsRoot = assetsRoot; Runtime = runtime; Embedder = embedder; Liveness = liveness;
     }
 
     /// <summary>The passive liveness model, when <see cref="FaceStackOptions.LoadLivenessModel"/> asked for it.</summary>
@@ -50,19 +59,28 @@ public sealed class FaceStack : IDisposable
     public FaceEngine Engine { get; }
     public GalleryMatcher Matcher { get; }
     public string AssetsRoot { get; }
-    public string OrtVersion { get; }
+    public OrtRuntime Runtime { get; }
+    public string OrtVersion => Runtime.Version;
+
+    /// <summary>The embedder variant running, its file and why it was chosen.</summary>
+    public EmbedderChoice Embedder { get; }
 
     public static FaceStack Create(FaceStackOptions options)
     {
         var root = options.AssetsRoot ?? AssetLocator.Root();
         var runtime = OrtRuntime.Load(AssetLocator.OnnxRuntimeLibrary(root));
-        var engine = FaceModels.CreateEngine(runtime, new FaceModelOptions
+        var modelOptions = new FaceModelOptions
         {
             ModelsDirectory = AssetLocator.ModelsDirectory(root),
+            PreparedDirectory = options.PreparedDirectory ?? AssetLocator.PreparedDirectory(root),
+            EmbedderVariant = options.EmbedderVariant,
+            EmbedderGraphOptimizationLevel = options.EmbedderGraphOptimizationLevel,
             Session = new OnnxSessionOptions { IntraOpThreads = options.IntraOpThreads },
             Detector = options.Detector,
             Quality = options.Quality,
-        });
+        };
+        var embedder = FaceModels.ChooseEmbedder(modelOptions);
+        var engine = FaceModels.CreateEngine(runtime, modelOptions, embedder);
         LivenessModel? liveness = null;
         try
         {
@@ -75,7 +93,7 @@ public sealed class FaceStack : IDisposable
             throw;
         }
         var matcher = new GalleryMatcher(engine.ModelId, options.Match, OperatingPoint.Calibration);
-        return new FaceStack(new GstImageDecoder(options.Decoder), engine, matcher, root, runtime.Version, liveness);
+        return new FaceStack(new GstImageDecoder(options.Decoder), engine, matcher, root, runtime, embedder, liveness);
     }
 
     public void Dispose()

@@ -368,7 +368,12 @@ public sealed class RecognitionService(
         {
             stack = FaceStack.Create(new FaceStackOptions
             {
-                AssetsRoot = o.Recognition.AssetsPath, IntraOpThreads = o.Recognition.Threads, LoadLivenessModel = o.Liveness.Enabled,
+                AssetsRoot = o.Recognition.AssetsPath,
+                IntraOpThreads = o.Recognition.Threads,
+                EmbedderVariant = o.Recognition.EmbedderVariant,
+                EmbedderGraphOptimizationLevel = o.Recognition.EmbedderGraphOptimizationLevel,
+                PreparedDirectory = o.Recognition.PreparedPath,
+                LoadLivenessModel = o.Liveness.Enabled,
             });
             gallery = SqliteGalleryStore.Open(stores.GalleryPath);
         }
@@ -385,9 +390,9 @@ public sealed class RecognitionService(
         stack.Matcher.Load(gallery.LoadTemplates(stack.Engine.ModelId));
         state.GallerySize = stack.Matcher.PersonCount;
         var stale = gallery.CountTemplatesNotFrom(stack.Engine.ModelId);
-        logger.LogInformation("gallery {Path}: {People} people, {Templates} templates{Stale}; model {Model}, ONNX Runtime {Ort}",
+        logger.LogInformation("gallery {Path}: {People} people, {Templates} templates{Stale}; model {Model} (embedder {Variant}, {Reason}), ONNX Runtime {Ort}",
             stores.GalleryPath, stack.Matcher.PersonCount, stack.Matcher.TemplateCount,
-            stale > 0 ? $" ({stale} from another model: re-enrol)" : "", stack.Engine.ModelId, stack.OrtVersion);
+            stale > 0 ? $" ({stale} from another model: re-enrol)" : "", stack.Engine.ModelId, stack.Embedder.Variant, stack.Embedder.Reason, stack.OrtVersion);
         using var pipeline = new AccessPipeline(stack.Engine, stack.Matcher, new GalleryDirectory(gallery), door,
             CreateLiveness(o, stack), o.Access.ToOptions());
         state.ModelsReady = true;

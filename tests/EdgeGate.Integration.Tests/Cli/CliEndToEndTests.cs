@@ -110,6 +110,39 @@ public sealed class CliEndToEndTests(ITestOutputHelper output) : IDisposable
         Assert.Equal("image_unsupported", (string)r.Json["error"]!["code"]!);
     }
 
+    [Fact]
+    public void ModelPrepare_WithACorruptOrMissingModel_FailsWithACodeNamingTheFile_AndWritesNothing()
+    {
+        if (TestData.FacesOrSkip(output) is not { } faces) return;
+        var corrupt = Path.Combine(_dir, "fr_feature.onnx");
+        File.WriteAllText(corrupt, "not a model");
+        var outDir = Path.Combine(_dir, "prepared");
+
+        var bad = Run("model", "prepare", "--source", corrupt, "--faces", Path.Combine(faces, "people"), "--out", outDir);
+        Assert.Equal(1, bad.Exit);
+        Assert.Equal("invalid_data", (string)bad.Json["error"]!["code"]!);
+        Assert.Contains(corrupt, (string)bad.Json["error"]!["message"]!);
+
+        var missing = Run("model", "prepare", "--source", Path.Combine(_dir, "nope.onnx"), "--faces", Path.Combine(faces, "people"), "--out", outDir);
+        Assert.Equal(1, missing.Exit);
+        Assert.Equal("missing_asset", (string)missing.Json["error"]!["code"]!);
+        Assert.Contains("nope.onnx", (string)missing.Json["error"]!["message"]!);
+        Assert.False(Directory.Exists(outDir));
+    }
+
+    [Fact]
+    public void AnUnknownEmbedderVariant_IsRefusedByTheParser()
+    {
+        var dll = Path.Combine(AppContext.BaseDirectory, "EdgeGate.dll");
+        var psi = new ProcessStartInfo("dotnet", [dll, "list", "--embedder", "fp16"]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEnd();
+        p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        Assert.NotEqual(0, p.ExitCode);
+        Assert.Contains("fp16", stderr);
+    }
+
     private (int Exit, JsonObject Json, string Raw) Run(params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "EdgeGate.dll");
