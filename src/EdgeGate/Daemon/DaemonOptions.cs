@@ -21,6 +21,7 @@ public sealed class DaemonOptions
     public StorageSettings Storage { get; set; } = new();
     public AccessSettings Access { get; set; } = new();
     public RecognitionSettings Recognition { get; set; } = new();
+    public CommandSettings Commands { get; set; } = new();
 
     /// <summary>Seconds between telemetry messages (0 = none).</summary>
     public int TelemetrySeconds { get; set; } = 30;
@@ -120,6 +121,21 @@ public sealed class AccessSettings
     };
 }
 
+public sealed class CommandSettings
+{
+    /// <summary>The HMAC key for commands (hex or base64, ≥ 16 bytes), in a file only its owner can read. Unset = commands off.</summary>
+    public string? KeyFile { get; set; }
+
+    /// <summary>Larger command payloads are dropped unread (enrol images are base64 inside the JSON).</summary>
+    public int MaxPayloadBytes { get; set; } = 8 * 1024 * 1024;
+
+    /// <summary>How far a command's timestamp may be from the device clock, either way.</summary>
+    public int MaxSkewSeconds { get; set; } = 60;
+
+    /// <summary>Images per enrol / add_images command.</summary>
+    public int MaxImages { get; set; } = 20;
+}
+
 public sealed class RecognitionSettings
 {
     /// <summary>ONNX Runtime intra-op threads per model (0 = one per core).</summary>
@@ -142,6 +158,19 @@ public sealed class DaemonOptionsValidator : IValidateOptions<DaemonOptions>
         // Report each key once: ours and an adapter's message about the same key say the same thing.
         errors = errors.GroupBy(e => e.Split(' ', 2)[0]).Select(g => g.First()).ToList();
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static string? KeyFileError(string path)
+    {
+        try
+        {
+            Core.Commands.CommandAuthenticator.LoadKeyFile(path);
+            return null;
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            return e.Message;
+        }
     }
 
     private static string? CameraSourceError(CameraSettings c)
@@ -200,6 +229,10 @@ public sealed class DaemonOptionsValidator : IValidateOptions<DaemonOptions>
         if (string.IsNullOrWhiteSpace(o.Storage.Path)) yield return $"{p}:Storage:Path is required";
         foreach (var e in o.Access.ToOptions().Validate($"{p}:Access")) yield return e;
         if (o.Recognition.Threads is < 0 or > 64) yield return $"{p}:Recognition:Threads must be 0..64, got {o.Recognition.Threads}";
+        if (o.Commands.KeyFile is { Length: > 0 } keyFile && KeyFileError(keyFile) is { } keyError) yield return $"{p}:Commands:KeyFile: {keyError}";
+        if (o.Commands.MaxPayloadBytes is < 1024 or > 64 * 1024 * 1024) yield return $"{p}:Commands:MaxPayloadBytes must be 1024..67108864, got {o.Commands.MaxPayloadBytes}";
+        if (o.Commands.MaxSkewSeconds is < 1 or > 3600) yield return $"{p}:Commands:MaxSkewSeconds must be 1..3600, got {o.Commands.MaxSkewSeconds}";
+        if (o.Commands.MaxImages is < 1 or > 200) yield return $"{p}:Commands:MaxImages must be 1..200, got {o.Commands.MaxImages}";
         if (o.TelemetrySeconds is < 0 or > 86_400) yield return $"{p}:TelemetrySeconds must be 0..86400, got {o.TelemetrySeconds}";
     }
 }
