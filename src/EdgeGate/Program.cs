@@ -140,6 +140,7 @@ public static class Program
         root.Subcommands.Add(verify);
         root.Subcommands.Add(identify);
         root.Subcommands.Add(eval);
+        root.Subcommands.Add(AdminCommand.Build(json));
         return root;
     }
 

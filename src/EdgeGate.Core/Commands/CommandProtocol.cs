@@ -104,6 +104,9 @@ public static class CommandProtocol
     {
         if (payload.Length > maxBytes)
             throw new CommandException(CommandErrors.PayloadTooLarge, $"payload is {payload.Length} bytes; the limit is {maxBytes}");
+        // JsonDocument checks structure, not the bytes inside strings: invalid UTF-8 there would only throw on reading.
+        if (!System.Text.Unicode.Utf8.IsValid(payload))
+            throw new CommandException(CommandErrors.BadJson, "the payload is not valid UTF-8");
         JsonDocument doc;
         try
         {
@@ -160,7 +163,7 @@ public static class CommandProtocol
             ["device"] = device,
             ["ts"] = unixSeconds,
             ["nonce"] = nonce,
-            ["args"] = args ?? new JsonObject(),
+            ["args"] = args?.DeepClone() ?? new JsonObject(),
         };
         return Envelope(Encoding.UTF8.GetBytes(signed.ToJsonString()), key);
     }

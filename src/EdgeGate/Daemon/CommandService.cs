@@ -86,7 +86,7 @@ public sealed class CommandService(
                 await foreach (var message in _queue.Reader.ReadAllAsync(stoppingToken))
                 {
                     try { Handle(message); }
-                    catch (Exception e) { logger.LogError(e, "command on {Topic} failed unexpectedly", message.Topic); }
+                    catch (Exception e) { logger.LogError(e, "command dropped (internal): failed unexpectedly [topic {Topic}, {Bytes} bytes]", message.Topic, message.Payload.Length); }
                     Interlocked.Increment(ref _handled);
                 }
             }

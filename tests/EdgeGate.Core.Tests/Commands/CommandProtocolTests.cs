@@ -138,6 +138,16 @@ public sealed class CommandProtocolTests
         Assert.Equal(code, CodeOf(() => CommandProtocol.Parse("get", Encoding.UTF8.GetBytes(payload), 1 << 20)));
 
     [Fact]
+    public void InvalidUtf8InsideAString_IsBadJson_NotAnUnexpectedException()
+    {
+        // Found by the daemon fuzz run: a flipped bit inside the nonce made GetString throw InvalidOperationException.
+        var payload = Signed(nonce: "abcdefgh-nonce");
+        var at = Encoding.UTF8.GetString(payload).IndexOf("abcdefgh", StringComparison.Ordinal);
+        payload[at + 3] = 0xB2;
+        Assert.Equal(CommandErrors.BadJson, CodeOf(() => CommandProtocol.Parse("get", payload, 1 << 20)));
+    }
+
+    [Fact]
     public void DeeplyNestedJson_IsBadJson_NotAStackOverflow()
     {
         var deep = "{\"signed\":" + new string('[', 5000) + new string(']', 5000) + "}";
