@@ -272,6 +272,47 @@ public sealed class CommandEndToEndTests : IClassFixture<CommandDaemon>
         Assert.DoesNotContain(_d.Daemon.Lines, l => l.Contains("failed unexpectedly") || l.Contains("internal error"));
     }
 
+    private (int Exit, string Stdout) Admin(params string[] args) => AdminWithKey(_d.KeyFile, args);
+
+    private (int Exit, string Stdout) AdminWithKey(string keyFile, params string[] args)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Daemon.DaemonProcess.Dll, "admin", "--json", "--port", _d.Broker.Port.ToString(), "--device", CommandDaemon.Device,
+                     "--key-file", keyFile }.Concat(args))
+            psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEnd();
+        var stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        _output.WriteLine($"admin {string.Join(' ', args)} → {p.ExitCode}: {stdout}{stderr}");
+        return (p.ExitCode, stdout);
+    }
+
+    [Fact]
+    public void AdminTool_EnrolsFromFiles_ListsGetsUpdatesUnlocksAndDeletes()
+    {
+        if (_faces is null) return;
+        var photo = Path.Combine(_faces, "people", "Barack_Obama", "5.jpg");
+        var (exit, stdout) = Admin("enrol", "--id", "adm-obama", "--name", "Barack Obama", photo);
+        Assert.Equal(0, exit);
+        Assert.True((bool)JsonNode.Parse(stdout)!["ok"]!);
+        (exit, stdout) = Admin("list");
+        Assert.Equal(0, exit);
+        Assert.Contains(JsonNode.Parse(stdout)!["result"]!["persons"]!.AsArray(), p => (string)p!["id"]! == "adm-obama");
+        (exit, stdout) = Admin("update", "--id", "adm-obama", "--enabled", "false");
+        Assert.Equal((0, false), (exit, (bool)JsonNode.Parse(stdout)!["result"]!["enabled"]!));
+        Assert.Equal(0, Admin("unlock", "--reason", "admin tool test").Exit);
+        Assert.Equal(0, Admin("delete", "--id", "adm-obama").Exit);
+        (exit, stdout) = Admin("get", "--id", "adm-obama");
+        Assert.Equal((1, "not_found"), (exit, (string?)JsonNode.Parse(stdout)!["error"]!["code"]));
+        // A wrong key is refused by the daemon, and the tool says so.
+        var wrongKey = Path.Combine(Path.GetDirectoryName(_d.KeyFile)!, "wrong.key");
+        File.WriteAllText(wrongKey, new string('a', 64));
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(wrongKey, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        (exit, stdout) = AdminWithKey(wrongKey, "selftest");
+        Assert.Equal((1, "bad_signature"), (exit, (string?)JsonNode.Parse(stdout)!["error"]!["code"]));
+    }
+
     private static byte[] RandomBytes(Random rng, int n)
     {
         var b = new byte[n];
