@@ -43,6 +43,7 @@ public sealed class CommandService(
     private FaceStack? _stack;
     private SqliteGalleryStore? _gallery;
     private long _handled;
+    private readonly EventBudget _securityBudget = new(options.Value.Commands.SecurityEventsPerMinute, TimeSpan.FromMinutes(1));
 
     public long Handled => Interlocked.Read(ref _handled);
 
@@ -104,7 +105,11 @@ public sealed class CommandService(
         }
         catch (CommandException e)
         {
-            if (e.RequestId is { } rid) Reply(rid, null, CommandProtocol.ErrorReply(rid, e));
+            if (e.RequestId is { } rid)
+            {
+                logger.LogInformation("command {Verb} refused ({Code}): {Message} [request {RequestId}]", topicVerb, e.Code, e.Message, rid);
+                Reply(rid, null, CommandProtocol.ErrorReply(rid, e));
+            }
             else logger.LogWarning("command dropped ({Code}): {Message} [topic {Topic}, {Bytes} bytes]", e.Code, e.Message, m.Topic, m.Payload.Length);
             return;
         }
@@ -115,7 +120,7 @@ public sealed class CommandService(
         }
         catch (CommandException e)
         {
-            if (CommandErrors.IsSecurity(e.Code)) recorder.RecordSecurity(e.Code, topicVerb, requestId, e.Message);
+            if (CommandErrors.IsSecurity(e.Code)) RecordSecurity(e.Code, topicVerb, requestId, e.Message);
             else logger.LogWarning("command {Verb} refused ({Code}): {Message} [request {RequestId}]", topicVerb, e.Code, e.Message, requestId);
             Reply(requestId, null, CommandProtocol.ErrorReply(requestId, e));
             return;
@@ -144,9 +149,31 @@ public sealed class CommandService(
         Reply(requestId, responseTopic is null ? null : (responseTopic, m.CorrelationData), reply);
     }
 
+    /// <summary>
+    /// At most <c>Commands:SecurityEventsPerMinute</c> refusals a minute become events: anyone who can publish to the
+    /// broker could otherwise flood the bounded outbox and audit log with them and push real access events out.
+    /// Beyond the budget each refusal is still logged, and the next event says how many were not sent.
+    /// </summary>
+    private void RecordSecurity(string code, string verb, string requestId, string message)
+    {
+        if (!_securityBudget.TryTake(out var suppressed))
+        {
+            logger.LogWarning("security: command {Verb} refused ({Code}): {Message} [request {RequestId}] (no event: over {Budget}/min)",
+                verb, code, message, requestId, options.Value.Commands.SecurityEventsPerMinute);
+            return;
+        }
+        recorder.RecordSecurity(code, verb, requestId, suppressed > 0 ? $"{message} ({suppressed} earlier refusals not sent as events)" : message);
+    }
+
     private void Reply(string requestId, (string Topic, byte[]? Correlation)? response, byte[] payload)
     {
         if (mqtt.Client is not { } client) return;
+        if (!client.IsConnected)
+        {
+            // libmosquitto would queue it without bound; a reply is only useful now (the sender times out and retries).
+            logger.LogWarning("reply to request {RequestId} not sent: the broker is not connected", requestId);
+            return;
+        }
         try
         {
             client.Publish(topics.Reply(requestId), payload, qos: 1);

@@ -134,6 +134,9 @@ public sealed class CommandSettings
 
     /// <summary>Images per enrol / add_images command.</summary>
     public int MaxImages { get; set; } = 20;
+
+    /// <summary>Refused commands sent as event/security per minute (the rest are only logged), so a flood cannot evict real events.</summary>
+    public int SecurityEventsPerMinute { get; set; } = 60;
 }
 
 public sealed class RecognitionSettings
@@ -232,6 +235,7 @@ public sealed class DaemonOptionsValidator : IValidateOptions<DaemonOptions>
         if (o.Commands.KeyFile is { Length: > 0 } keyFile && KeyFileError(keyFile) is { } keyError) yield return $"{p}:Commands:KeyFile: {keyError}";
         if (o.Commands.MaxPayloadBytes is < 1024 or > 64 * 1024 * 1024) yield return $"{p}:Commands:MaxPayloadBytes must be 1024..67108864, got {o.Commands.MaxPayloadBytes}";
         if (o.Commands.MaxSkewSeconds is < 1 or > 3600) yield return $"{p}:Commands:MaxSkewSeconds must be 1..3600, got {o.Commands.MaxSkewSeconds}";
+        if (o.Commands.SecurityEventsPerMinute is < 1 or > 1_000_000) yield return $"{p}:Commands:SecurityEventsPerMinute must be 1..1000000, got {o.Commands.SecurityEventsPerMinute}";
         if (o.Commands.MaxImages is < 1 or > 200) yield return $"{p}:Commands:MaxImages must be 1..200, got {o.Commands.MaxImages}";
         if (o.TelemetrySeconds is < 0 or > 86_400) yield return $"{p}:TelemetrySeconds must be 0..86400, got {o.TelemetrySeconds}";
     }

@@ -75,6 +75,8 @@ public sealed class CommandDaemon : IDisposable
                 $"DeviceId={Device}", $"Storage:Path={_dir}", "Camera:Source=testsrc", "Door:Driver=sim", "Door:RelayLine=17",
                 $"Door:PulseMs={PulseMs}", "Mqtt:Host=127.0.0.1", $"Mqtt:Port={_broker.Port}", "TelemetrySeconds=0",
                 $"Commands:KeyFile={KeyFile}", "Commands:MaxPayloadBytes=4000000",
+                // The fuzz run provokes a thousand refusals; the security test must still see its events.
+                "Commands:SecurityEventsPerMinute=100000",
             ]);
             // Ready when a signed selftest is answered (the daemon subscribes once connected).
             Wait.Until(() =>
