@@ -190,6 +190,7 @@ internal static class AdminCommand
             using var client = Connect(r);
             var enrolled = new JsonArray();
             var failed = new JsonArray();
+            var skipped = new JsonArray();
             var imagesSent = 0;
             var started = DateTime.UtcNow;
             void All(Action? step)
@@ -202,6 +203,19 @@ internal static class AdminCommand
                     if (files.Length == 0) { failed.Add(new JsonObject { ["id"] = pid, ["code"] = "no_images" }); step?.Invoke(); continue; }
                     var reply = client.Send("enrol", new JsonObject { ["id"] = pid, ["name"] = pid.Replace('_', ' '), ["images"] = Images(files) },
                         TimeSpan.FromSeconds(r.GetValue(timeout)));
+                    // Like `edgegate import`: photos that are unusable on their own (several faces, blur, pose …) are
+                    // skipped and listed, and the person is enrolled from the rest. A face that belongs to someone
+                    // else is not skipped: that needs a human (or --force on enrol).
+                    if ((bool?)reply["ok"] != true && reply["error"]?["details"] is JsonArray problems
+                        && problems.All(d => (string?)d!["code"] is { } code && code != CommandErrors.AlreadyEnrolledAs && d["image"] is not null))
+                    {
+                        var bad = problems.Select(d => (int)d!["image"]!).ToHashSet();
+                        foreach (var d in problems) skipped.Add(new JsonObject { ["image"] = files[(int)d!["image"]!], ["code"] = d["code"]!.DeepClone() });
+                        files = files.Where((_, k) => !bad.Contains(k)).ToArray();
+                        if (files.Length > 0)
+                            reply = client.Send("enrol", new JsonObject { ["id"] = pid, ["name"] = pid.Replace('_', ' '), ["images"] = Images(files) },
+                                TimeSpan.FromSeconds(r.GetValue(timeout)));
+                    }
                     if ((bool?)reply["ok"] == true) { enrolled.Add(pid); imagesSent += files.Length; }
                     else failed.Add(new JsonObject { ["id"] = pid, ["error"] = reply["error"]?.DeepClone() });
                     step?.Invoke();
@@ -222,7 +236,7 @@ internal static class AdminCommand
                 {
                     ["people"] = enrolled.Count, ["images"] = imagesSent, ["seconds"] = Math.Round(seconds, 2),
                     ["images_per_second"] = seconds > 0 ? Math.Round(imagesSent / seconds, 2) : null,
-                    ["enrolled"] = enrolled, ["failed"] = failed,
+                    ["enrolled"] = enrolled, ["skipped_images"] = skipped, ["failed"] = failed,
                 },
             };
         }, o => AnsiConsole.WriteLine(o.ToJsonString())));
