@@ -240,6 +240,40 @@ public sealed class SqliteGalleryStore : IGalleryStore
     }
 
     /// <summary>
+    /// Changes a person's name, enabled flag or validity in one transaction (<paramref name="change"/> gets the stored
+    /// person and returns the new one; its id and timestamps are ignored). Null when there is no such person.
+    /// </summary>
+    public Person? Update(string personId, Func<Person, Person> change)
+    {
+        ArgumentNullException.ThrowIfNull(personId);
+        ArgumentNullException.ThrowIfNull(change);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            using var tx = _connection.BeginTransaction();
+            var found = QueryPersons($"SELECT {PersonColumns} FROM persons WHERE id = $id", personId, tx);
+            if (found.Count == 0) return null;
+            var updated = change(found[0]);
+            ValidatePerson(new PersonEnrolment(personId, updated.Name, updated.Enabled, updated.ValidFrom, updated.ValidUntil));
+            using (var cmd = Command(
+                "UPDATE persons SET name = $name, enabled = $enabled, valid_from = $from, valid_until = $until, updated_at = $now WHERE id = $id", tx))
+            {
+                cmd.Parameters.AddWithValue("$id", personId);
+                cmd.Parameters.AddWithValue("$name", updated.Name);
+                cmd.Parameters.AddWithValue("$enabled", updated.Enabled ? 1 : 0);
+                cmd.Parameters.AddWithValue("$from", ToDb(updated.ValidFrom));
+                cmd.Parameters.AddWithValue("$until", ToDb(updated.ValidUntil));
+                cmd.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
+                cmd.ExecuteNonQuery();
+            }
+            var stored = QueryPersons($"SELECT {PersonColumns} FROM persons WHERE id = $id", personId, tx)[0];
+            tx.Commit();
+            _ownWrites++;
+            return stored;
+        }
+    }
+
+    /// <summary>
     /// Changes whenever the gallery may have changed: a write through this store, or a commit by any other connection
     /// (SQLite's <c>data_version</c>), e.g. the CLI enrolling someone while the daemon runs. Cheap enough to poll.
     /// </summary>
@@ -402,6 +436,12 @@ public sealed class SqliteGalleryStore : IGalleryStore
 
     private static void ValidateEnrolment(PersonEnrolment person, IReadOnlyList<NewTemplate> templates)
     {
+        ValidatePerson(person);
+        ValidateTemplates(templates);
+    }
+
+    private static void ValidatePerson(PersonEnrolment person)
+    {
         if (string.IsNullOrWhiteSpace(person.Id))
         {
             throw new ArgumentException("Person id must not be empty.", nameof(person));
@@ -433,7 +473,10 @@ public sealed class SqliteGalleryStore : IGalleryStore
         {
             throw new ArgumentException("ValidUntil must be later than ValidFrom.", nameof(person));
         }
+    }
 
+    private static void ValidateTemplates(IReadOnlyList<NewTemplate> templates)
+    {
         if (templates.Count == 0)
         {
             throw new ArgumentException("At least one template is required.", nameof(templates));

@@ -182,6 +182,7 @@ public static class Program
         root.Subcommands.Add(identify);
         root.Subcommands.Add(eval);
         root.Subcommands.Add(model);
+        root.Subcommands.Add(AdminCommand.Build(json));
         return root;
     }
 

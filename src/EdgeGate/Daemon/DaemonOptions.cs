@@ -23,6 +23,7 @@ public sealed class DaemonOptions
     public AccessSettings Access { get; set; } = new();
     public RecognitionSettings Recognition { get; set; } = new();
     public LivenessSettings Liveness { get; set; } = new();
+    public CommandSettings Commands { get; set; } = new();
 
     /// <summary>Seconds between telemetry messages (0 = none).</summary>
     public int TelemetrySeconds { get; set; } = 30;
@@ -122,6 +123,24 @@ public sealed class AccessSettings
     };
 }
 
+public sealed class CommandSettings
+{
+    /// <summary>The HMAC key for commands (hex or base64, ≥ 16 bytes), in a file only its owner can read. Unset = commands off.</summary>
+    public string? KeyFile { get; set; }
+
+    /// <summary>Larger command payloads are dropped unread (enrol images are base64 inside the JSON).</summary>
+    public int MaxPayloadBytes { get; set; } = 8 * 1024 * 1024;
+
+    /// <summary>How far a command's timestamp may be from the device clock, either way.</summary>
+    public int MaxSkewSeconds { get; set; } = 60;
+
+    /// <summary>Images per enrol / add_images command.</summary>
+    public int MaxImages { get; set; } = 20;
+
+    /// <summary>Refused commands sent as event/security per minute (the rest are only logged), so a flood cannot evict real events.</summary>
+    public int SecurityEventsPerMinute { get; set; } = 60;
+}
+
 public sealed class RecognitionSettings
 {
     /// <summary>ONNX Runtime intra-op threads per model (0 = one per core).</summary>
@@ -219,6 +238,19 @@ public sealed class DaemonOptionsValidator : IValidateOptions<DaemonOptions>
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 
+    private static string? KeyFileError(string path)
+    {
+        try
+        {
+            Core.Commands.CommandAuthenticator.LoadKeyFile(path);
+            return null;
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            return e.Message;
+        }
+    }
+
     private static string? CameraSourceError(CameraSettings c)
     {
         try
@@ -281,6 +313,11 @@ public sealed class DaemonOptionsValidator : IValidateOptions<DaemonOptions>
             yield return $"{p}:Recognition:EmbedderVariant must be one of {string.Join(", ", EdgeGate.Onnx.EmbedderVariants.All)}, got '{o.Recognition.EmbedderVariant}'";
         if (o.Recognition.EmbedderGraphOptimizationLevel is { } level and not (0 or 1 or 2 or 99))
             yield return $"{p}:Recognition:EmbedderGraphOptimizationLevel must be 0, 1, 2 or 99, got {level}";
+        if (o.Commands.KeyFile is { Length: > 0 } keyFile && KeyFileError(keyFile) is { } keyError) yield return $"{p}:Commands:KeyFile: {keyError}";
+        if (o.Commands.MaxPayloadBytes is < 1024 or > 64 * 1024 * 1024) yield return $"{p}:Commands:MaxPayloadBytes must be 1024..67108864, got {o.Commands.MaxPayloadBytes}";
+        if (o.Commands.MaxSkewSeconds is < 1 or > 3600) yield return $"{p}:Commands:MaxSkewSeconds must be 1..3600, got {o.Commands.MaxSkewSeconds}";
+        if (o.Commands.SecurityEventsPerMinute is < 1 or > 1_000_000) yield return $"{p}:Commands:SecurityEventsPerMinute must be 1..1000000, got {o.Commands.SecurityEventsPerMinute}";
+        if (o.Commands.MaxImages is < 1 or > 200) yield return $"{p}:Commands:MaxImages must be 1..200, got {o.Commands.MaxImages}";
         if (o.TelemetrySeconds is < 0 or > 86_400) yield return $"{p}:TelemetrySeconds must be 0..86400, got {o.TelemetrySeconds}";
     }
 }

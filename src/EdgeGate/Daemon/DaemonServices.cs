@@ -45,6 +45,7 @@ public static class DaemonServices
         // Door first: nothing may decide to open before the relay is held (inactive) by us.
         services.AddHostedService(sp => sp.GetRequiredService<DoorService>());
         services.AddHostedService(sp => sp.GetRequiredService<MqttService>());
+        services.AddHostedService<CommandService>();
         services.AddHostedService<RecognitionService>();
         services.AddHostedService<CameraService>();
         services.AddHostedService<HealthService>();
@@ -180,6 +181,8 @@ public sealed class MqttService(
         Tls = o.Mqtt.Tls.Enabled
             ? new MqttTlsOptions { CaFile = o.Mqtt.Tls.CaFile, CaDirectory = o.Mqtt.Tls.CaPath, CertFile = o.Mqtt.Tls.CertFile, KeyFile = o.Mqtt.Tls.KeyFile }
             : null,
+        // MQTT 5 for the command replies' response topic and correlation data.
+        ProtocolVersion = MqttProtocolVersion.V5,
         LastWill = new MqttLastWillOptions { Topic = topics.Status, Payload = "offline", Qos = 1, Retain = true },
     };
 

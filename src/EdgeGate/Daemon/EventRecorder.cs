@@ -14,6 +14,9 @@ public sealed class Topics(string prefix, string device)
     public string AccessEvents => $"{Base}/event/access";
     public string DoorEvents => $"{Base}/event/door";
     public string Telemetry => $"{Base}/telemetry";
+    public string SecurityEvents => $"{Base}/event/security";
+    public string CommandFilter => $"{Base}/cmd/+";
+    public string Reply(string requestId) => $"{Base}/reply/{requestId}";
 }
 
 /// <summary>
@@ -55,6 +58,57 @@ public sealed class EventRecorder(
         Store(id.ToString(), "door", e.Timestamp, topics.DoorEvents, json);
         logger.LogInformation("door: {Kind}{Cause}{Duration}", e.Kind, e.Cause is { } c ? $" ({c})" : "",
             e.DurationSeconds is { } s ? $" after {s:F1} s" : "");
+    }
+
+    /// <summary>A remote unlock: an access event with decision granted, reason <c>remote_unlock</c> and the operator's reason.</summary>
+    public void RecordRemoteUnlock(string reason, string requestId)
+    {
+        var ts = DateTimeOffset.UtcNow;
+        var id = Guid.CreateVersion7(ts);
+        var json = Json(w =>
+        {
+            w.WriteString("event_id", id.ToString());
+            w.WriteString("ts", ts.UtcDateTime.ToString("O"));
+            w.WriteString("device", device);
+            w.WriteString("decision", "granted");
+            w.WriteString("reason", "remote_unlock");
+            w.WriteString("detail", reason);
+            w.WriteString("request_id", requestId);
+        });
+        Store(id.ToString(), "access", ts, topics.AccessEvents, json);
+        logger.LogInformation("access granted: remote unlock ({Reason}) [request {RequestId}]", reason, requestId);
+    }
+
+    /// <summary>A refused command (unsigned, forged, stale, replayed, wrong target): kept and sent like any event.</summary>
+    public void RecordSecurity(string code, string verb, string? requestId, string message)
+    {
+        var ts = DateTimeOffset.UtcNow;
+        var id = Guid.CreateVersion7(ts);
+        var json = Json(w =>
+        {
+            w.WriteString("event_id", id.ToString());
+            w.WriteString("ts", ts.UtcDateTime.ToString("O"));
+            w.WriteString("device", device);
+            w.WriteString("event", "command_refused");
+            w.WriteString("code", code);
+            w.WriteString("verb", verb);
+            if (requestId is null) w.WriteNull("request_id"); else w.WriteString("request_id", requestId);
+            w.WriteString("detail", message);
+        });
+        Store(id.ToString(), "security", ts, topics.SecurityEvents, json);
+        logger.LogWarning("security: command {Verb} refused ({Code}): {Message} [request {RequestId}]", verb, code, message, requestId);
+    }
+
+    private static byte[] Json(Action<System.Text.Json.Utf8JsonWriter> body)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var w = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            body(w);
+            w.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
     }
 
     private void Store(string eventId, string kind, DateTimeOffset ts, string topic, byte[] json)

@@ -9,7 +9,7 @@ namespace EdgeGate.Integration.Tests.Daemon;
 /// <c>edgegate run</c> as systemd or a technician starts it: a separate process, configured with <c>--set</c> and the
 /// environment, whose output lines are collected for assertions and copied to the test log.
 /// </summary>
-internal sealed class DaemonProcess : IDisposable
+public sealed class DaemonProcess : IDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _lines = new();

@@ -30,6 +30,25 @@ public sealed class SqliteGalleryStoreTests : IDisposable
     private SqliteGalleryStore OpenStore() => SqliteGalleryStore.Open(_dbPath, _clock);
 
     [Fact]
+    public void Update_ChangesNameFlagAndValidity_KeepsTemplates_AndMovesTheChangeStamp()
+    {
+        using var store = OpenStore();
+        store.Enrol(new PersonEnrolment("p1", "Old"), [new NewTemplate(ModelA, [1f, 0f], 0.9f)]);
+        var stamp = store.ChangeStamp;
+        var until = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var updated = store.Update("p1", p => p with { Name = "New", Enabled = false, ValidUntil = until });
+        Assert.NotNull(updated);
+        Assert.Equal(("New", false, (DateTimeOffset?)until), (updated.Name, updated.Enabled, updated.ValidUntil));
+        Assert.Equal(updated, store.GetPerson("p1"));
+        Assert.Single(store.GetTemplates("p1"));
+        Assert.NotEqual(stamp, store.ChangeStamp);
+        Assert.Null(store.Update("nobody", p => p));
+        // An empty validity window is refused and nothing changes.
+        Assert.Throws<ArgumentException>(() => store.Update("p1", p => p with { ValidFrom = until.AddDays(1) }));
+        Assert.Null(store.GetPerson("p1")!.ValidFrom);
+    }
+
+    [Fact]
     public void Open_CreatesDirectoryAndFile_WithSchemaVersion1()
     {
         using (OpenStore())

@@ -1,0 +1,340 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using EdgeGate.Core.Commands;
+using EdgeGate.Integration.Tests.Mqtt;
+using EdgeGate.Mqtt;
+using Xunit.Abstractions;
+
+namespace EdgeGate.Integration.Tests.Commands;
+
+/// <summary>
+/// Signed commands against the daemon as a process (real mosquitto, ONNX Runtime, GStreamer test camera, simulated door).
+/// </summary>
+public sealed class CommandEndToEndTests : IClassFixture<CommandDaemon>
+{
+    private readonly CommandDaemon _d;
+    private readonly ITestOutputHelper _output;
+    private readonly string? _faces;
+
+    public CommandEndToEndTests(CommandDaemon daemon, ITestOutputHelper output)
+    {
+        _d = daemon;
+        _output = output;
+        _faces = TestData.FacesOrSkip(output);
+        if (_faces is not null) _d.EnsureStarted(output);
+    }
+
+    private string Photo(string relative) => CommandDaemon.B64(Path.Combine(_faces!, "people", relative));
+
+    private static string Code(JsonObject reply)
+    {
+        Assert.False((bool)reply["ok"]!, $"expected an error, got {reply.ToJsonString()}");
+        return (string)reply["error"]!["code"]!;
+    }
+
+    private static JsonObject Ok(JsonObject reply)
+    {
+        Assert.True((bool)reply["ok"]!, reply.ToJsonString());
+        return reply["result"]!.AsObject();
+    }
+
+    private List<JsonElement> SecurityEvents() =>
+        _d.Messages.Where(m => m.Topic == $"{_d.Base}/event/security").Select(m => JsonDocument.Parse(m.Payload).RootElement.Clone()).ToList();
+
+    [Fact]
+    public void Enrol_Get_List_Update_AddImages_Delete_RoundTrip()
+    {
+        if (_faces is null) return;
+        var enrolled = Ok(_d.Call("enrol", new JsonObject
+        {
+            ["id"] = "rt-angelina", ["name"] = "Angelina", ["images"] = new JsonArray(Photo("Angelina_Jolie/9.jpg")),
+        }));
+        Assert.Equal(("rt-angelina", true, 1), ((string)enrolled["id"]!, (bool)enrolled["created"]!, (int)enrolled["templates_added"]!));
+
+        var got = Ok(_d.Call("get", new JsonObject { ["id"] = "rt-angelina" }));
+        Assert.Equal(("Angelina", true, 1), ((string)got["name"]!, (bool)got["enabled"]!, (int)got["templates"]!));
+
+        var list = Ok(_d.Call("list", new JsonObject { ["limit"] = 500 }));
+        Assert.Contains(list["persons"]!.AsArray(), p => (string)p!["id"]! == "rt-angelina");
+        Assert.Equal((int)list["total"]!, list["persons"]!.AsArray().Count);
+        var page = Ok(_d.Call("list", new JsonObject { ["offset"] = (int)list["total"]!, ["limit"] = 10 }));
+        Assert.Empty(page["persons"]!.AsArray());
+
+        var updated = Ok(_d.Call("update", new JsonObject { ["id"] = "rt-angelina", ["name"] = "A. Jolie", ["enabled"] = false, ["valid_until"] = "2030-01-01T00:00:00Z" }));
+        Assert.Equal(("A. Jolie", false, "2030-01-01T00:00:00.0000000Z"), ((string)updated["name"]!, (bool)updated["enabled"]!, (string?)updated["valid_until"]));
+        var cleared = Ok(_d.Call("update", new JsonObject { ["id"] = "rt-angelina", ["valid_until"] = null }));
+        Assert.Null((string?)cleared["valid_until"]);
+        Assert.Equal("A. Jolie", (string)cleared["name"]!);
+
+        var added = Ok(_d.Call("add_images", new JsonObject { ["id"] = "rt-angelina", ["images"] = new JsonArray(Photo("Angelina_Jolie/3.jpg")) }));
+        Assert.Equal(2, (int)added["templates_total"]!);
+
+        Assert.True((bool)Ok(_d.Call("delete", new JsonObject { ["id"] = "rt-angelina" }))["deleted"]!);
+        Assert.Equal(CommandErrors.NotFound, Code(_d.Call("get", new JsonObject { ["id"] = "rt-angelina" })));
+        Assert.Equal(CommandErrors.NotFound, Code(_d.Call("delete", new JsonObject { ["id"] = "rt-angelina" })));
+    }
+
+    [Fact]
+    public void Unlock_PulsesTheRelay_AndIsAnAccessEventWithTheReason_Relock_EndsIt()
+    {
+        if (_faces is null) return;
+        var result = Ok(_d.Call("unlock", new JsonObject { ["reason"] = "delivery at the back door" }));
+        Assert.True((bool)result["unlocked"]!);
+        Wait.Until(() => _d.Messages.Any(m => m.Topic == $"{_d.Base}/event/access" && Encoding.UTF8.GetString(m.Payload).Contains("delivery at the back door")),
+            "the remote unlock access event");
+        var access = _d.Messages.Where(m => m.Topic == $"{_d.Base}/event/access").Select(m => JsonDocument.Parse(m.Payload).RootElement)
+            .Last(e => e.TryGetProperty("reason", out var r) && r.GetString() == "remote_unlock");
+        Assert.Equal("granted", access.GetProperty("decision").GetString());
+        Assert.Equal("delivery at the back door", access.GetProperty("detail").GetString());
+        Wait.Until(() => _d.Messages.Any(m => m.Topic == $"{_d.Base}/event/door" && Encoding.UTF8.GetString(m.Payload).Contains("remote: delivery")),
+            "relay_energised with the remote cause");
+
+        Ok(_d.Call("unlock", new JsonObject { ["reason"] = "held for relock" }));
+        Assert.True((bool)Ok(_d.Call("relock", new JsonObject()))["relocked"]!);
+        Wait.Until(() => _d.Messages.Any(m => m.Topic == $"{_d.Base}/event/door" && Encoding.UTF8.GetString(m.Payload).Contains("\"relock\"")),
+            "relay_released by relock");
+        Assert.Equal(CommandErrors.MissingField, Code(_d.Call("unlock", new JsonObject())));
+    }
+
+    [Fact]
+    public void Selftest_ReportsModelsCameraDoorAndBroker()
+    {
+        if (_faces is null) return;
+        var r = Ok(_d.Call("selftest", new JsonObject()));
+        Assert.True((bool)r["door_ready"]!);
+        Assert.True((bool)r["broker_connected"]!);
+        Assert.NotNull((string?)r["camera"]);
+        Assert.NotNull(r["models_loaded"]);
+        Assert.NotNull(r["gallery_people"]);
+    }
+
+    [Fact]
+    public void BadInputs_GetTheirStableCodes_AndAFailedEnrolLeavesTheGalleryAsItWas()
+    {
+        if (_faces is null) return;
+        Assert.Equal(CommandErrors.UnknownVerb, Code(_d.Call("frobnicate", new JsonObject())));
+        Assert.Equal(CommandErrors.MissingField, Code(_d.Call("enrol", new JsonObject { ["id"] = "bad-1", ["images"] = new JsonArray(Photo("Angelina_Jolie/9.jpg")) })));
+        Assert.Equal(CommandErrors.MissingField, Code(_d.Call("enrol", new JsonObject { ["id"] = "bad-1", ["name"] = "x", ["images"] = new JsonArray() })));
+        Assert.Equal(CommandErrors.BadField, Code(_d.Call("get", new JsonObject { ["id"] = 42 })));
+        Assert.Equal(CommandErrors.BadField, Code(_d.Call("list", new JsonObject { ["limit"] = 100000 })));
+        Assert.Equal(CommandErrors.MissingField, Code(_d.Call("update", new JsonObject { ["id"] = "nobody" })));
+        Assert.Equal(CommandErrors.NotFound, Code(_d.Call("update", new JsonObject { ["id"] = "nobody", ["enabled"] = false })));
+        Assert.Equal(CommandErrors.NotFound, Code(_d.Call("add_images", new JsonObject { ["id"] = "nobody", ["images"] = new JsonArray(Photo("Angelina_Jolie/9.jpg")) })));
+
+        // Per-image codes; one good image among bad ones still enrols nothing.
+        var mixed = _d.Call("enrol", new JsonObject
+        {
+            ["id"] = "bad-2", ["name"] = "Mixed",
+            ["images"] = new JsonArray(Photo("Barack_Obama/5.jpg"), "%%% not base64 %%%", Convert.ToBase64String("hello, not an image"u8.ToArray()),
+                Convert.ToBase64String(CommandDaemon.GreyPng())),
+        });
+        Assert.Equal(CommandErrors.BadBase64, Code(mixed));
+        var details = mixed["error"]!["details"]!.AsArray().Select(d => ((int)d!["image"]!, (string)d["code"]!)).ToList();
+        Assert.Equal([(1, "bad_base64"), (2, "image_unsupported"), (3, "no_face")], details);
+        Assert.Equal(CommandErrors.NoFace, Code(_d.Call("enrol", new JsonObject
+            { ["id"] = "bad-2", ["name"] = "Grey", ["images"] = new JsonArray(Convert.ToBase64String(CommandDaemon.GreyPng())) })));
+        Assert.Equal(CommandErrors.NotFound, Code(_d.Call("get", new JsonObject { ["id"] = "bad-2" })));
+
+        // A face that belongs to someone else: refused with their id, unless forced.
+        Ok(_d.Call("enrol", new JsonObject { ["id"] = "dup-owner", ["name"] = "Owner", ["images"] = new JsonArray(Photo("Barack_Obama/5.jpg")) }));
+        var dup = _d.Call("enrol", new JsonObject { ["id"] = "dup-thief", ["name"] = "Thief", ["images"] = new JsonArray(Photo("Barack_Obama/5.jpg")) });
+        Assert.Equal(CommandErrors.AlreadyEnrolledAs, Code(dup));
+        Assert.Equal("dup-owner", (string)dup["error"]!["person_id"]!);
+        Assert.Equal(CommandErrors.NotFound, Code(_d.Call("get", new JsonObject { ["id"] = "dup-thief" })));
+        Assert.Equal(CommandErrors.AlreadyExists, Code(_d.Call("enrol", new JsonObject { ["id"] = "dup-owner", ["name"] = "Again", ["images"] = new JsonArray(Photo("Barack_Obama/5.jpg")) })));
+        Ok(_d.Call("enrol", new JsonObject { ["id"] = "dup-thief", ["name"] = "Forced", ["force"] = true, ["images"] = new JsonArray(Photo("Barack_Obama/5.jpg")) }));
+        Ok(_d.Call("delete", new JsonObject { ["id"] = "dup-thief" }));
+        Ok(_d.Call("delete", new JsonObject { ["id"] = "dup-owner" }));
+    }
+
+    [Fact]
+    public void UnreadablePayloads_AreDroppedWithALoggedReason()
+    {
+        if (_faces is null) return;
+        var before = _d.Daemon.CountLines(l => l.Contains("command dropped"));
+        _d.Publish("get", "not json at all"u8.ToArray());
+        _d.Publish("get", new byte[4_000_001]);
+        _d.Publish("get", """{"signed":{"verb":"get"}}"""u8.ToArray());
+        Wait.Until(() => _d.Daemon.CountLines(l => l.Contains("command dropped")) >= before + 3, "three dropped-command log lines");
+        Assert.Contains(_d.Daemon.Lines, l => l.Contains("command dropped (payload_too_large)"));
+        Assert.Contains(_d.Daemon.Lines, l => l.Contains("command dropped (bad_json)"));
+        // Still serving.
+        Ok(_d.Call("selftest", new JsonObject()));
+    }
+
+    [Fact]
+    public void Unsigned_Forged_Stale_Replayed_AndMisaddressed_AreRefused_Logged_AndNotExecuted()
+    {
+        if (_faces is null) return;
+        Ok(_d.Call("enrol", new JsonObject { ["id"] = "sec-target", ["name"] = "Target", ["images"] = new JsonArray(Photo("Angelina_Jolie/9.jpg")) }));
+        var del = new JsonObject { ["id"] = "sec-target" };
+
+        _d.Publish("delete", CommandProtocol.Envelope(Encoding.UTF8.GetBytes(
+            new JsonObject
+            {
+                ["request_id"] = "sec-unsigned", ["verb"] = "delete", ["device"] = CommandDaemon.Device,
+                ["ts"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(), ["nonce"] = "n-unsigned-1", ["args"] = new JsonObject { ["id"] = "sec-target" },
+            }.ToJsonString()), key: null));
+        Assert.Equal(CommandErrors.Unauthenticated, Code(_d.WaitReply("sec-unsigned")));
+
+        _d.Publish("delete", _d.Sign("sec-forged", "delete", del, key: new byte[32]));
+        Assert.Equal(CommandErrors.BadSignature, Code(_d.WaitReply("sec-forged")));
+
+        _d.Publish("delete", _d.Sign("sec-stale", "delete", del, ts: DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 600));
+        Assert.Equal(CommandErrors.Stale, Code(_d.WaitReply("sec-stale")));
+
+        _d.Publish("delete", _d.Sign("sec-future", "delete", del, ts: DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 600));
+        Assert.Equal(CommandErrors.Stale, Code(_d.WaitReply("sec-future")));
+
+        _d.Publish("delete", _d.Sign("sec-other-door", "delete", del, device: "another-door"));
+        Assert.Equal(CommandErrors.WrongTarget, Code(_d.WaitReply("sec-other-door")));
+
+        // A signed harmless "get" re-published on cmd/delete.
+        _d.Publish("delete", _d.Sign("sec-moved", "get", del));
+        Assert.Equal(CommandErrors.WrongTarget, Code(_d.WaitReply("sec-moved")));
+
+        // A replayed get: the first copy runs, the second is refused.
+        var get = _d.Sign("sec-replay", "get", del);
+        _d.Publish("get", get);
+        Assert.True((bool)_d.WaitReply("sec-replay")["ok"]!);
+        _d.Publish("get", CommandProtocol.Envelope(Encoding.UTF8.GetBytes("{\"request_id\":\"sec-sync\"}"), null)); // a marker after the replay
+        _d.Publish("get", get);
+        Wait.Until(() => _d.Messages.Count(m => m.Topic == $"{_d.Base}/reply/sec-replay") >= 2, "the reply to the replayed copy");
+        var second = JsonNode.Parse(_d.Messages.Where(m => m.Topic == $"{_d.Base}/reply/sec-replay").Last().Payload)!.AsObject();
+        Assert.Equal(CommandErrors.Replayed, Code(second));
+
+        // Nothing ran: the target is still there.
+        Assert.Equal("Target", (string)Ok(_d.Call("get", new JsonObject { ["id"] = "sec-target" }))["name"]!);
+
+        Wait.Until(() => SecurityEvents().Count(e => e.GetProperty("request_id").GetString()?.StartsWith("sec-") == true) >= 7, "the security events");
+        var codes = SecurityEvents().Where(e => e.GetProperty("request_id").GetString()?.StartsWith("sec-") == true)
+            .ToDictionary(e => e.GetProperty("request_id").GetString()!, e => e.GetProperty("code").GetString());
+        Assert.Equal("unauthenticated", codes["sec-unsigned"]);
+        Assert.Equal("bad_signature", codes["sec-forged"]);
+        Assert.Equal("stale", codes["sec-stale"]);
+        Assert.Equal("wrong_target", codes["sec-other-door"]);
+        Assert.Equal("replayed", codes["sec-replay"]);
+        Assert.Contains(_d.Daemon.Lines, l => l.Contains("security: command delete refused (bad_signature)"));
+        Ok(_d.Call("delete", new JsonObject { ["id"] = "sec-target" }));
+    }
+
+    [Fact]
+    public void Mqtt5ResponseTopic_GetsTheReplyWithTheCorrelationData()
+    {
+        if (_faces is null) return;
+        var correlation = "corr-123"u8.ToArray();
+        _d.Publish("selftest", _d.Sign("rt-1", "selftest", new JsonObject()), new MqttPublishProperties("tester/replies", correlation));
+        var reply = _d.WaitReply("rt:rt-1");
+        Assert.True((bool)reply["ok"]!);
+        var message = _d.Messages.First(m => m.Topic == "tester/replies");
+        Assert.Equal(correlation, message.CorrelationData);
+        Assert.True(_d.HasReply("rt-1"), "the reply also goes to reply/<request_id>");
+    }
+
+    [Fact]
+    public void Fuzz_MutatedAndRandomPayloads_AreEachAnsweredOrDroppedWithAReason_AndTheDaemonSurvives()
+    {
+        if (_faces is null) return;
+        const int n = 2000;
+        var rng = new Random(20261122);
+        string[] verbs = ["get", "list", "delete", "update", "unlock", "enrol", "selftest", "bogus"];
+        var repliesBefore = _d.ReplyCount;
+        var droppedBefore = _d.Daemon.CountLines(l => l.Contains("command dropped"));
+        for (var i = 0; i < n; i++)
+        {
+            var verb = verbs[rng.Next(verbs.Length)];
+            var valid = _d.Sign($"fz-{i}", verb, new JsonObject { ["id"] = "fuzz-nobody", ["reason"] = "fuzz", ["offset"] = rng.Next(-5, 5) },
+                key: rng.Next(4) == 0 ? CommandDaemon.Key : new byte[32]);
+            byte[] payload = rng.Next(6) switch
+            {
+                0 => RandomBytes(rng, rng.Next(0, 300)),
+                1 => valid[..rng.Next(valid.Length)],
+                2 => Flip(rng, valid, 1 + rng.Next(4)),
+                3 => Encoding.UTF8.GetBytes(RandomJson(rng, 0)),
+                4 => Encoding.UTF8.GetBytes($$"""{"signed":{"request_id":"fz-{{i}}","verb":"{{verb}}","args":{{RandomJson(rng, 0)}}},"sig":"{{Convert.ToBase64String(RandomBytes(rng, 32))}}"}"""),
+                _ => valid,
+            };
+            _d.Publish(verb, payload);
+            // One at a time: a payload that is neither answered nor dropped is named in the failure.
+            var expected = i + 1;
+            Wait.Until(() => _d.ReplyCount - repliesBefore + _d.Daemon.CountLines(l => l.Contains("command dropped")) - droppedBefore >= expected,
+                $"fuzz payload {i} on cmd/{verb} to be answered or dropped: {Convert.ToBase64String(payload)}", TimeSpan.FromSeconds(20));
+        }
+        Wait.Until(() => _d.ReplyCount - repliesBefore + _d.Daemon.CountLines(l => l.Contains("command dropped")) - droppedBefore >= n,
+            "every fuzz payload answered or dropped", TimeSpan.FromSeconds(120));
+        var replies = _d.ReplyCount - repliesBefore;
+        var dropped = _d.Daemon.CountLines(l => l.Contains("command dropped")) - droppedBefore;
+        _output.WriteLine($"fuzz: {n} payloads, {replies} answered, {dropped} dropped with a logged reason");
+        Assert.Equal(n, replies + dropped);
+        Assert.False(_d.Daemon.HasExited);
+        Assert.True((bool)_d.Call("selftest", new JsonObject())["ok"]!);
+        Assert.DoesNotContain(_d.Daemon.Lines, l => l.Contains("failed unexpectedly") || l.Contains("internal error"));
+    }
+
+    private (int Exit, string Stdout) Admin(params string[] args) => AdminWithKey(_d.KeyFile, args);
+
+    private (int Exit, string Stdout) AdminWithKey(string keyFile, params string[] args)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Daemon.DaemonProcess.Dll, "admin", "--json", "--port", _d.Broker.Port.ToString(), "--device", CommandDaemon.Device,
+                     "--key-file", keyFile }.Concat(args))
+            psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEnd();
+        var stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        _output.WriteLine($"admin {string.Join(' ', args)} → {p.ExitCode}: {stdout}{stderr}");
+        return (p.ExitCode, stdout);
+    }
+
+    [Fact]
+    public void AdminTool_EnrolsFromFiles_ListsGetsUpdatesUnlocksAndDeletes()
+    {
+        if (_faces is null) return;
+        var photo = Path.Combine(_faces, "people", "Barack_Obama", "5.jpg");
+        var (exit, stdout) = Admin("enrol", "--id", "adm-obama", "--name", "Barack Obama", photo);
+        Assert.Equal(0, exit);
+        Assert.True((bool)JsonNode.Parse(stdout)!["ok"]!);
+        (exit, stdout) = Admin("list");
+        Assert.Equal(0, exit);
+        Assert.Contains(JsonNode.Parse(stdout)!["result"]!["persons"]!.AsArray(), p => (string)p!["id"]! == "adm-obama");
+        (exit, stdout) = Admin("update", "--id", "adm-obama", "--enabled", "false");
+        Assert.Equal((0, false), (exit, (bool)JsonNode.Parse(stdout)!["result"]!["enabled"]!));
+        Assert.Equal(0, Admin("unlock", "--reason", "admin tool test").Exit);
+        Assert.Equal(0, Admin("delete", "--id", "adm-obama").Exit);
+        (exit, stdout) = Admin("get", "--id", "adm-obama");
+        Assert.Equal((1, "not_found"), (exit, (string?)JsonNode.Parse(stdout)!["error"]!["code"]));
+        // A wrong key is refused by the daemon, and the tool says so.
+        var wrongKey = Path.Combine(Path.GetDirectoryName(_d.KeyFile)!, "wrong.key");
+        File.WriteAllText(wrongKey, new string('a', 64));
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(wrongKey, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        (exit, stdout) = AdminWithKey(wrongKey, "selftest");
+        Assert.Equal((1, "bad_signature"), (exit, (string?)JsonNode.Parse(stdout)!["error"]!["code"]));
+    }
+
+    private static byte[] RandomBytes(Random rng, int n)
+    {
+        var b = new byte[n];
+        rng.NextBytes(b);
+        return b;
+    }
+
+    private static byte[] Flip(Random rng, byte[] source, int flips)
+    {
+        var b = source.ToArray();
+        for (var k = 0; k < flips; k++) b[rng.Next(b.Length)] ^= (byte)(1 << rng.Next(8));
+        return b;
+    }
+
+    private static string RandomJson(Random rng, int depth) => (depth > 4 ? rng.Next(4) : rng.Next(7)) switch
+    {
+        0 => rng.Next().ToString(),
+        1 => JsonSerializer.Serialize(Encoding.Latin1.GetString(RandomBytes(rng, rng.Next(0, 20)))),
+        2 => "null",
+        3 => rng.Next(2) == 0 ? "true" : "false",
+        4 => "[" + string.Join(",", Enumerable.Range(0, rng.Next(4)).Select(_ => RandomJson(rng, depth + 1))) + "]",
+        _ => "{" + string.Join(",", Enumerable.Range(0, rng.Next(4)).Select(_ =>
+            JsonSerializer.Serialize(new[] { "signed", "sig", "request_id", "verb", "args", "id", "images", "ts", "nonce" }[rng.Next(9)]) + ":" + RandomJson(rng, depth + 1))) + "}",
+    };
+}
