@@ -56,6 +56,9 @@ public sealed class MqttSettings
     public string Host { get; set; } = "127.0.0.1";
     public int Port { get; set; } = 1883;
     public string TopicPrefix { get; set; } = "edgegate";
+
+    /// <summary>Home Assistant MQTT discovery prefix; empty = no discovery messages.</summary>
+    public string HomeAssistantPrefix { get; set; } = "homeassistant";
     public string? ClientId { get; set; }
     public string? Username { get; set; }
     public string? Password { get; set; }
@@ -280,6 +283,8 @@ public sealed class DaemonOptionsValidator : IValidateOptions<DaemonOptions>
             if (o.Mqtt.Port is < 1 or > 65535) yield return $"{p}:Mqtt:Port must be 1..65535, got {o.Mqtt.Port}";
             if (string.IsNullOrWhiteSpace(o.Mqtt.TopicPrefix) || o.Mqtt.TopicPrefix.IndexOfAny(['+', '#']) >= 0 || o.Mqtt.TopicPrefix.EndsWith('/'))
                 yield return $"{p}:Mqtt:TopicPrefix must be non-empty, without wildcards or a trailing '/', got '{o.Mqtt.TopicPrefix}'";
+            if (o.Mqtt.HomeAssistantPrefix.IndexOfAny(['+', '#']) >= 0 || o.Mqtt.HomeAssistantPrefix.EndsWith('/'))
+                yield return $"{p}:Mqtt:HomeAssistantPrefix must be empty or a topic without wildcards or a trailing '/', got '{o.Mqtt.HomeAssistantPrefix}'";
             if (o.Mqtt.KeepAliveSeconds is < 5 or > 3600) yield return $"{p}:Mqtt:KeepAliveSeconds must be 5..3600, got {o.Mqtt.KeepAliveSeconds}";
             if (o.Mqtt.Password is not null && string.IsNullOrEmpty(o.Mqtt.Username)) yield return $"{p}:Mqtt:Username is required when a password is set";
             if (o.Mqtt.OutboxMaxMessages is < 100 or > 10_000_000) yield return $"{p}:Mqtt:OutboxMaxMessages must be 100..10000000, got {o.Mqtt.OutboxMaxMessages}";

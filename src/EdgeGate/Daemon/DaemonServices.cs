@@ -202,6 +202,16 @@ public sealed class MqttService(
             _log.LogInformation("MQTT connected to {Host}:{Port}", o.Mqtt.Host, o.Mqtt.Port);
             try { _client.Publish(topics.Status, Online, qos: 1, retain: true); }
             catch (Exception e) { _log.LogWarning("publishing online status failed: {Error}", e.Message); }
+            if (!string.IsNullOrEmpty(o.Mqtt.HomeAssistantPrefix))
+            {
+                // Retained and re-sent on every connect, so a restarted Home Assistant or broker finds the entities.
+                var version = typeof(MqttService).Assembly.GetName().Version?.ToString() ?? "0";
+                foreach (var c in HomeAssistantDiscovery.Build(o.Mqtt.HomeAssistantPrefix, topics, o.DeviceId, version, o.Door.ContactLine is not null))
+                {
+                    try { _client.Publish(c.Topic, c.Payload, qos: 1, retain: true); }
+                    catch (Exception e) { _log.LogWarning("Home Assistant discovery on {Topic} failed: {Error}", c.Topic, e.Message); }
+                }
+            }
         };
         _client.Disconnected += (_, e) =>
         {

@@ -76,6 +76,7 @@ public sealed class DaemonEndToEndTests(ITestOutputHelper output) : IDisposable
         using var broker = MosquittoBroker.Start(output);
         EnrolGridSpeaker(faces);
         using var probe = Subscriber(broker);
+        probe.SubscribeAndWait("homeassistant/#");
 
         var exit = DaemonProcess.RunToExit(output, Settings(Video(faces, "grid_id2_vcd_swwp2s.mpg"), broker.Port, fast: true, "Camera:ExitAtEnd=true", "Door:PulseMs=500"), RunLimit, out var daemon);
         using var run = daemon;
@@ -98,6 +99,11 @@ public sealed class DaemonEndToEndTests(ITestOutputHelper output) : IDisposable
         Assert.Equal([true, false], RelayLevels());
         var status = probe.Messages.Where(m => m.Topic == $"edgegate/{Device}/status").Select(m => Encoding.UTF8.GetString(m.Payload)).ToList();
         Assert.Equal(["online", "offline"], status);
+        // Home Assistant discovery came with the connection, pointing at this device's status for availability.
+        var discovery = probe.Messages.Where(m => m.Topic.StartsWith("homeassistant/")).ToList();
+        Assert.True(discovery.Count >= 6, $"{discovery.Count} discovery configs");
+        Assert.All(discovery, m => Assert.EndsWith("/config", m.Topic));
+        Assert.Contains(discovery, m => JsonDocument.Parse(m.Payload).RootElement.TryGetProperty("availability_topic", out var a) && a.GetString() == $"edgegate/{Device}/status");
     }
 
     [Fact]
