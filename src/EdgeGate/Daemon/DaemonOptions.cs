@@ -59,6 +59,13 @@ public sealed class MqttSettings
 
     /// <summary>Home Assistant MQTT discovery prefix; empty = no discovery messages.</summary>
     public string HomeAssistantPrefix { get; set; } = "homeassistant";
+
+    /// <summary>
+    /// Offer Home Assistant a lock entity that can unlock the door. Off by default: HA cannot sign, so anyone who can
+    /// publish to <c>&lt;prefix&gt;/&lt;device&gt;/ha/lock/set</c> could then open the door. Turn on only with a broker ACL
+    /// that lets nothing but Home Assistant publish there.
+    /// </summary>
+    public bool HomeAssistantAllowUnlock { get; set; }
     public string? ClientId { get; set; }
     public string? Username { get; set; }
     public string? Password { get; set; }

@@ -156,6 +156,7 @@ public sealed class MqttService(
     EventRecorder recorder,
     DaemonState state,
     Topics topics,
+    DoorService door,
     ILoggerFactory loggers) : IHostedService, IDisposable
 {
     private static readonly byte[] Online = "online"u8.ToArray();
@@ -206,7 +207,8 @@ public sealed class MqttService(
             {
                 // Retained and re-sent on every connect, so a restarted Home Assistant or broker finds the entities.
                 var version = typeof(MqttService).Assembly.GetName().Version?.ToString() ?? "0";
-                foreach (var c in HomeAssistantDiscovery.Build(o.Mqtt.HomeAssistantPrefix, topics, o.DeviceId, version, o.Door.ContactLine is not null))
+                foreach (var c in HomeAssistantDiscovery.Build(o.Mqtt.HomeAssistantPrefix, topics, o.DeviceId, version, o.Door.ContactLine is not null,
+                             o.Mqtt.HomeAssistantAllowUnlock))
                 {
                     try { _client.Publish(c.Topic, c.Payload, qos: 1, retain: true); }
                     catch (Exception e) { _log.LogWarning("Home Assistant discovery on {Topic} failed: {Error}", c.Topic, e.Message); }
@@ -218,11 +220,48 @@ public sealed class MqttService(
             state.MqttConnected = false;
             _log.LogWarning("MQTT disconnected ({Reason}); events wait in the outbox ({Pending} pending)", e.Reason, outbox.Count);
         };
+        if (o.Mqtt.HomeAssistantAllowUnlock && !string.IsNullOrEmpty(o.Mqtt.HomeAssistantPrefix))
+        {
+            _log.LogWarning("Home Assistant may unlock the door with UNSIGNED messages on {Topic}: restrict who can publish there (broker ACL)",
+                topics.HomeAssistantLockCommand);
+            _client.Subscribe(topics.HomeAssistantLockCommand, qos: 1);
+            _client.MessageReceived += (_, m) =>
+            {
+                if (m.Topic != topics.HomeAssistantLockCommand) return;
+                var payload = System.Text.Encoding.UTF8.GetString(m.Payload);
+                // Off the loop thread: opening the door records events, which touch SQLite.
+                ThreadPool.QueueUserWorkItem(_ => HomeAssistantLock(payload));
+            };
+        }
         _publisher = new OutboxPublisher(outbox, _client, loggers.CreateLogger<OutboxPublisher>());
         recorder.Wake = _publisher.Wake;
         _publisher.Start();
         _client.Start();
         return Task.CompletedTask;
+    }
+
+    private void HomeAssistantLock(string payload)
+    {
+        try
+        {
+            switch (payload)
+            {
+                case "UNLOCK":
+                    door.Open("home_assistant");
+                    recorder.RecordRemoteUnlock("Home Assistant", "home_assistant");
+                    break;
+                case "LOCK":
+                    door.Controller?.Relock();
+                    break;
+                default:
+                    _log.LogWarning("ignored Home Assistant lock command '{Payload}' (expected UNLOCK or LOCK)", payload.Length > 40 ? payload[..40] : payload);
+                    break;
+            }
+        }
+        catch (Exception e)
+        {
+            _log.LogError("Home Assistant {Payload} failed: {Error}", payload, e.Message);
+        }
     }
 
     /// <summary>Telemetry is a snapshot, not an event: QoS 0, only while connected, never queued.</summary>

@@ -14,6 +14,7 @@ public sealed class Topics(string prefix, string device)
     public string AccessEvents => $"{Base}/event/access";
     public string DoorEvents => $"{Base}/event/door";
     public string Telemetry => $"{Base}/telemetry";
+    public string HomeAssistantLockCommand => $"{Base}/ha/lock/set";
     public string SecurityEvents => $"{Base}/event/security";
     public string CommandFilter => $"{Base}/cmd/+";
     public string Reply(string requestId) => $"{Base}/reply/{requestId}";

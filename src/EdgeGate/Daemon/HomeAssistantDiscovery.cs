@@ -7,14 +7,15 @@ namespace EdgeGate.Daemon;
 /// Home Assistant MQTT discovery: retained configs under <c>&lt;discovery prefix&gt;/&lt;component&gt;/edgegate_&lt;device&gt;/&lt;object&gt;/config</c>
 /// that point HA at the topics EdgeGate already publishes, so nothing is sent twice. Every entity uses the device's
 /// <c>status</c> topic for availability (HA's convention: online/offline, with the Last Will covering a crash).
-/// There is deliberately no lock entity: HA cannot sign commands, and an unsigned unlock would let anyone who can
-/// publish to the broker open the door.
+/// The lock entity is only offered when <see cref="MqttSettings.HomeAssistantAllowUnlock"/> says so: HA cannot sign
+/// commands, and its unsigned unlock topic lets anyone who can publish there open the door.
 /// </summary>
 public static class HomeAssistantDiscovery
 {
     public sealed record Config(string Topic, byte[] Payload);
 
-    public static IReadOnlyList<Config> Build(string discoveryPrefix, Topics topics, string deviceId, string version, bool hasDoorContact)
+    public static IReadOnlyList<Config> Build(string discoveryPrefix, Topics topics, string deviceId, string version, bool hasDoorContact,
+        bool allowUnlock = false)
     {
         var node = $"edgegate_{Sanitise(deviceId)}";
         var list = new List<Config>
@@ -73,6 +74,19 @@ public static class HomeAssistantDiscovery
         };
         if (hasDoorContact)
             list.Add(DoorEntity(discoveryPrefix, node, topics, deviceId, version));
+        if (allowUnlock)
+            list.Add(Entity(discoveryPrefix, "lock", node, "lock", topics, deviceId, version, w =>
+            {
+                w.WriteString("name", "Door lock");
+                w.WriteString("command_topic", topics.HomeAssistantLockCommand);
+                w.WriteString("payload_unlock", "UNLOCK");
+                w.WriteString("payload_lock", "LOCK");
+                w.WriteString("state_topic", topics.DoorEvents);
+                w.WriteString("value_template",
+                    "{% if value_json.event == 'relay_energised' %}UNLOCKED{% elif value_json.event == 'relay_released' %}LOCKED{% endif %}");
+                w.WriteString("state_locked", "LOCKED");
+                w.WriteString("state_unlocked", "UNLOCKED");
+            }));
         return list;
     }
 

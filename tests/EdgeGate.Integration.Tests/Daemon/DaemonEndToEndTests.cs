@@ -261,6 +261,40 @@ public sealed class DaemonEndToEndTests(ITestOutputHelper output) : IDisposable
         Assert.DoesNotContain(true, RelayLevels());
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void HomeAssistantUnlock_OpensTheDoor_OnlyWhenExplicitlyAllowed(bool allowed)
+    {
+        using var broker = MosquittoBroker.Start(output);
+        using var probe = Subscriber(broker);
+        using var daemon = DaemonProcess.Start(output, Settings("testsrc", broker.Port, fast: false,
+            $"Mqtt:HomeAssistantAllowUnlock={allowed.ToString().ToLowerInvariant()}", "Door:PulseMs=60000"));
+        Wait.Until(() => probe.Messages.Any(m => m.Topic == $"edgegate/{Device}/status" && Encoding.UTF8.GetString(m.Payload) == "online"),
+            "the daemon online", TimeSpan.FromSeconds(60));
+        daemon.WaitForLine(l => l.Contains("camera streaming"), "the camera");
+
+        probe.PublishAndWaitForAck($"edgegate/{Device}/ha/lock/set", "UNLOCK"u8.ToArray());
+
+        if (allowed)
+        {
+            Wait.Until(() => SimulatedGpioChip.Probe(SimDir, "gpiochip0", RelayLine) == (true, true), "the relay to be energised");
+            Wait.Until(() => Events(probe, "access").Any(e => e.GetProperty("reason").GetString() == "remote_unlock"), "the remote unlock event");
+            probe.PublishAndWaitForAck($"edgegate/{Device}/ha/lock/set", "LOCK"u8.ToArray());
+            Wait.Until(() => RelayLevels() is [.., false] levels && levels.Contains(true), "the relay released by LOCK");
+        }
+        else
+        {
+            // Give a wrongly wired handler time to act (the allowed case reacts within milliseconds), then check that
+            // nothing moved.
+            Thread.Sleep(1000);
+            daemon.Signal("TERM");
+            Assert.Equal(0, daemon.WaitForExit(TimeSpan.FromSeconds(30)));
+            Assert.DoesNotContain(true, RelayLevels());
+            Assert.Empty(Events(probe, "access"));
+        }
+    }
+
     [Fact]
     public void BadConfiguration_ExitsWithTwo_NamingEachKey_BeforeAnythingIsTouched()
     {

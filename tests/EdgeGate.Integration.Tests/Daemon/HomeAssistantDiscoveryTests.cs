@@ -39,4 +39,14 @@ public sealed class HomeAssistantDiscoveryTests
         Assert.DoesNotContain(configs, c => c.Topic.EndsWith("/door/config"));
         Assert.All(configs, c => Assert.StartsWith("ha/", c.Topic));
     }
+
+    [Fact]
+    public void LockEntity_OnlyWhenUnlockIsExplicitlyAllowed()
+    {
+        var configs = HomeAssistantDiscovery.Build("ha", Topics, "gate-1", "1", hasDoorContact: false, allowUnlock: true);
+        var lockConfig = Assert.Single(configs, c => c.Topic.StartsWith("ha/lock/"));
+        var json = JsonDocument.Parse(lockConfig.Payload).RootElement;
+        Assert.Equal(Topics.HomeAssistantLockCommand, json.GetProperty("command_topic").GetString());
+        Assert.Equal(Topics.Status, json.GetProperty("availability_topic").GetString());
+    }
 }
