@@ -172,7 +172,16 @@ public static class Program
             o => AnsiConsole.MarkupLine($"wrote [green]{Markup.Escape((string)o["model"]!)}[/] ({o["nodes_replaced"]} PRelu rewritten): max |Δ| {o["max_abs_diff"]} on {o["faces"]} faces (tolerance {o["tolerance"]}); card {Markup.Escape((string)o["card"]!)}")));
         var model = new Command("model", "prepare model variants") { prepare };
 
+        // bench
+        var benchImage = new Argument<string>("image") { Description = "a photo with a face (e.g. one from the site's enrolment photos)" };
+        var iterations = new Option<int>("--iterations") { Description = "timed runs per stage", DefaultValueFactory = _ => 30 };
+        var benchPrepared = new Option<string?>("--prepared") { Description = "where prepared models are (default: as the daemon finds them)" };
+        var bench = new Command("bench", "time each stage on this device, for every installed embedder variant") { benchImage, iterations, benchPrepared };
+        bench.SetAction(r => Run(r, json, () => BenchCommand.Run(r.GetValue(benchImage)!, r.GetValue(iterations), r.GetValue(threads), r.GetValue(benchPrepared)),
+            BenchCommand.Print));
+
         root.Subcommands.Add(enrol);
+        root.Subcommands.Add(bench);
         root.Subcommands.Add(livenessEval);
         root.Subcommands.Add(import);
         root.Subcommands.Add(run);

@@ -143,6 +143,36 @@ public sealed class CliEndToEndTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("fp16", stderr);
     }
 
+    [Fact]
+    public void Bench_ReportsEachStage_AndSaysWhichVariantIsMissing()
+    {
+        if (TestData.FacesOrSkip(output) is not { } faces) return;
+        var r = Run("bench", Path.Combine(faces, "people/Tony_Blair/2.jpg"), "--iterations", "3", "--prepared", _dir);
+
+        Assert.Equal(0, r.Exit);
+        var variants = r.Json["variants"]!.AsArray().Select(v => v!.AsObject()).ToList();
+        var original = Assert.Single(variants, v => (string)v["variant"]! == "fp32");
+        Assert.True((bool)original["available"]!);
+        foreach (var stage in new[] { "decode_ms", "observe_ms", "embed_ms" })
+            Assert.True((double)original[stage]!["median"]! > 0, stage);
+        var fast = Assert.Single(variants, v => (string)v["variant"]! == "fp32-fast");
+        Assert.False((bool)fast["available"]!);
+        Assert.Contains("model prepare", (string)fast["reason"]!);
+        Assert.Equal("fp32", (string)r.Json["fastest_embedder"]!);
+    }
+
+    [Fact]
+    public void Bench_OnAPhotoWithoutAFace_IsACodedError()
+    {
+        if (TestData.FacesOrSkip(output) is not { } faces) return;
+        var blank = Path.Combine(_dir, "blank.png");
+        // A valid PNG of uniform grey: 1x1 is below the detector's size, so it finds no face.
+        File.WriteAllBytes(blank, Convert.FromBase64String("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg=="));
+        var r = Run("bench", blank, "--iterations", "3");
+        Assert.Equal(1, r.Exit);
+        Assert.Equal("no_face", (string)r.Json["error"]!["code"]!);
+    }
+
     private (int Exit, JsonObject Json, string Raw) Run(params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "EdgeGate.dll");
