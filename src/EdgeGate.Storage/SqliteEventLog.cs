@@ -27,33 +27,17 @@ public sealed class SqliteEventLog : IDisposable
 
     public static SqliteEventLog Open(string path, int maxEvents = 100_000)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxEvents, 10);
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        var connection = SqliteFiles.Open(path, "Event log", (c, full) =>
         {
-            DataSource = full,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = false,
-        }.ToString());
-        try
-        {
-            connection.Open();
-            Exec(connection, "PRAGMA busy_timeout=5000");
-            using (var check = connection.CreateCommand())
-            {
-                check.CommandText = "PRAGMA application_id";
-                var id = Convert.ToInt64(check.ExecuteScalar());
-                check.CommandText = "SELECT count(*) FROM sqlite_master";
-                var objects = Convert.ToInt64(check.ExecuteScalar());
-                if (id != ApplicationId && objects > 0)
-                    throw new InvalidDataException($"{full} is not an EdgeGate event log (application_id {id:x8})");
-            }
-            Exec(connection, "PRAGMA journal_mode=WAL");
-            Exec(connection, "PRAGMA synchronous=NORMAL");
-            Exec(connection, $"PRAGMA application_id={ApplicationId}");
-            Exec(connection, """
+            var id = Convert.ToInt64(SqliteFiles.Scalar(c, "PRAGMA application_id"));
+            var objects = Convert.ToInt64(SqliteFiles.Scalar(c, "SELECT count(*) FROM sqlite_master"));
+            if (id != ApplicationId && objects > 0)
+                throw new InvalidDataException($"{full} is not an EdgeGate event log (application_id {id:x8})");
+            SqliteFiles.Execute(c, "PRAGMA journal_mode=WAL");
+            SqliteFiles.Execute(c, "PRAGMA synchronous=NORMAL");
+            SqliteFiles.Execute(c, $"PRAGMA application_id={ApplicationId}");
+            SqliteFiles.Execute(c, """
                 CREATE TABLE IF NOT EXISTS events(
                   seq INTEGER PRIMARY KEY AUTOINCREMENT,
                   event_id TEXT NOT NULL,
@@ -62,18 +46,8 @@ public sealed class SqliteEventLog : IDisposable
                   json TEXT NOT NULL);
                 CREATE INDEX IF NOT EXISTS events_ts ON events(ts_ms);
                 """);
-            return new SqliteEventLog(connection, maxEvents);
-        }
-        catch (SqliteException e)
-        {
-            connection.Dispose();
-            throw new InvalidDataException($"{full}: {e.Message}", e);
-        }
-        catch
-        {
-            connection.Dispose();
-            throw;
-        }
+        }, out _);
+        return new SqliteEventLog(connection, maxEvents);
     }
 
     public void Append(string eventId, string kind, DateTimeOffset ts, string json)
@@ -129,13 +103,6 @@ public sealed class SqliteEventLog : IDisposable
                 return Convert.ToInt64(cmd.ExecuteScalar());
             }
         }
-    }
-
-    private static void Exec(SqliteConnection c, string sql)
-    {
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.ExecuteNonQuery();
     }
 
     public void Dispose()

@@ -33,7 +33,6 @@ public sealed class SqliteGalleryStore : IGalleryStore
     // having gallery tables quietly added to it. ASCII "EdGa".
     private const int ApplicationId = 0x45644761;
 
-    private const int BusyTimeoutMs = 5000;
 
     private const string PersonColumns = "id, name, enabled, valid_from, valid_until, created_at, updated_at";
     private const string TemplateColumns = "id, person_id, model_id, dim, embedding, quality, created_at";
@@ -64,48 +63,11 @@ public sealed class SqliteGalleryStore : IGalleryStore
     /// <exception cref="IOException">The file could not be opened or initialised (permissions, read-only, disk full).</exception>
     public static SqliteGalleryStore Open(string path, TimeProvider? timeProvider = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        var fullPath = System.IO.Path.GetFullPath(path);
-        var directory = System.IO.Path.GetDirectoryName(fullPath);
-        if (!string.IsNullOrEmpty(directory))
+        var connection = SqliteFiles.Open(path, "Gallery file", (c, full) =>
         {
-            Directory.CreateDirectory(directory);
-        }
-
-        var connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = fullPath,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            // The store keeps its one connection for its whole life; pooling would only keep the file open
-            // after Dispose, which breaks deleting or replacing the gallery (backups, tests).
-            Pooling = false,
-            DefaultTimeout = BusyTimeoutMs / 1000,
-        }.ToString();
-
-        var connection = new SqliteConnection(connectionString);
-        try
-        {
-            connection.Open();
-            ConfigureConnection(connection);
-            Migrate(connection, fullPath);
-        }
-        catch (SqliteException ex) when (ex.SqliteErrorCode is SQLitePCL.raw.SQLITE_NOTADB or SQLitePCL.raw.SQLITE_CORRUPT)
-        {
-            connection.Dispose();
-            throw new InvalidDataException(
-                $"Gallery file '{fullPath}' is not a SQLite database or is corrupt: {ex.Message}", ex);
-        }
-        catch (SqliteException ex)
-        {
-            connection.Dispose();
-            throw new IOException($"Cannot open gallery file '{fullPath}': {ex.Message}", ex);
-        }
-        catch
-        {
-            connection.Dispose();
-            throw;
-        }
-
+            ConfigureConnection(c);
+            Migrate(c, full);
+        }, out var fullPath);
         return new SqliteGalleryStore(connection, timeProvider ?? TimeProvider.System, fullPath);
     }
 
@@ -369,7 +331,6 @@ public sealed class SqliteGalleryStore : IGalleryStore
 
         // Off by default in SQLite, and per connection: without it deleting a person would orphan templates.
         ExecuteNonQuery(connection, "PRAGMA foreign_keys = ON");
-        ExecuteNonQuery(connection, $"PRAGMA busy_timeout = {BusyTimeoutMs}");
     }
 
     private static void Migrate(SqliteConnection connection, string path)
@@ -589,19 +550,9 @@ public sealed class SqliteGalleryStore : IGalleryStore
         }
     }
 
-    private static object? ExecuteScalar(SqliteConnection connection, string sql)
-    {
-        using var cmd = connection.CreateCommand();
-        cmd.CommandText = sql;
-        return cmd.ExecuteScalar();
-    }
+    private static object? ExecuteScalar(SqliteConnection connection, string sql) => SqliteFiles.Scalar(connection, sql);
 
-    private static void ExecuteNonQuery(SqliteConnection connection, string sql)
-    {
-        using var cmd = connection.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.ExecuteNonQuery();
-    }
+    private static void ExecuteNonQuery(SqliteConnection connection, string sql) => SqliteFiles.Execute(connection, sql);
 
     private static object ToDb(DateTimeOffset? value) =>
         value is { } v ? v.ToUnixTimeMilliseconds() : DBNull.Value;

@@ -38,7 +38,6 @@ public sealed class SqliteOutbox : IOutbox
     // Marks the file as an outbox so the gallery or a foreign database is refused. ASCII "EdOb".
     private const int ApplicationId = 0x45644F62;
 
-    private const int BusyTimeoutMs = 5000;
 
     private readonly Lock _gate = new();
     private readonly SqliteConnection _connection;
@@ -76,36 +75,18 @@ public sealed class SqliteOutbox : IOutbox
     /// <exception cref="IOException">The file could not be opened or initialised (permissions, read-only, disk full).</exception>
     public static SqliteOutbox Open(string path, int maxMessages = DefaultMaxMessages, TimeProvider? timeProvider = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxMessages, 1);
-        var fullPath = System.IO.Path.GetFullPath(path);
-        var directory = System.IO.Path.GetDirectoryName(fullPath);
-        if (!string.IsNullOrEmpty(directory))
-            Directory.CreateDirectory(directory);
-
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        var connection = SqliteFiles.Open(path, "Outbox file", (c, full) =>
         {
-            DataSource = fullPath,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = false, // the file must be closed when the outbox is disposed
-            DefaultTimeout = BusyTimeoutMs / 1000,
-        }.ToString());
-
+            Execute(c, "PRAGMA journal_mode = WAL");
+            Execute(c, "PRAGMA synchronous = FULL");
+            Migrate(c, full);
+        }, out var fullPath);
         try
         {
-            connection.Open();
-            Execute(connection, "PRAGMA journal_mode = WAL");
-            Execute(connection, "PRAGMA synchronous = FULL");
-            Execute(connection, $"PRAGMA busy_timeout = {BusyTimeoutMs}");
-            Migrate(connection, fullPath);
             var outbox = new SqliteOutbox(connection, fullPath, maxMessages, timeProvider ?? TimeProvider.System);
             outbox.Initialise();
             return outbox;
-        }
-        catch (SqliteException ex) when (ex.SqliteErrorCode is SQLitePCL.raw.SQLITE_NOTADB or SQLitePCL.raw.SQLITE_CORRUPT)
-        {
-            connection.Dispose();
-            throw new InvalidDataException($"Outbox file '{fullPath}' is not a SQLite database or is corrupt: {ex.Message}", ex);
         }
         catch (SqliteException ex)
         {
@@ -293,17 +274,7 @@ public sealed class SqliteOutbox : IOutbox
         }
     }
 
-    private static object? Scalar(SqliteConnection connection, string sql)
-    {
-        using var cmd = connection.CreateCommand();
-        cmd.CommandText = sql;
-        return cmd.ExecuteScalar();
-    }
+    private static object? Scalar(SqliteConnection connection, string sql) => SqliteFiles.Scalar(connection, sql);
 
-    private static void Execute(SqliteConnection connection, string sql)
-    {
-        using var cmd = connection.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.ExecuteNonQuery();
-    }
+    private static void Execute(SqliteConnection connection, string sql) => SqliteFiles.Execute(connection, sql);
 }
