@@ -122,8 +122,7 @@ public sealed partial class DoorController : IDoorActuator, IDisposable
     /// </summary>
     public static DoorController Create(DoorOptions options, TimeProvider? timeProvider = null, ILoggerFactory? loggerFactory = null)
     {
-        ThrowIfInvalid(options);
-        GpioChip chip = options.Simulated ? CreateSimulatedChip(options, timeProvider) : GpioCharacterDevice.Open(options.Chip);
+        var chip = OpenChip(options, timeProvider);
         try
         {
             return new DoorController(chip, options, timeProvider, loggerFactory?.CreateLogger<DoorController>(), ownsChip: true);
@@ -133,6 +132,17 @@ public sealed partial class DoorController : IDoorActuator, IDisposable
             chip.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The chip <see cref="Create"/> would use, without requesting any line: the kernel device, or a simulated chip wired
+    /// like hardware/README.md (on <see cref="DoorOptions.SimulationStateDirectory"/>, so its lines conflict with a
+    /// running daemon's as on a real chip). For diagnostics that request the lines themselves (<c>edgegate selftest</c>).
+    /// </summary>
+    public static GpioChip OpenChip(DoorOptions options, TimeProvider? timeProvider = null)
+    {
+        ThrowIfInvalid(options);
+        return options.Simulated ? CreateSimulatedChip(options, timeProvider) : GpioCharacterDevice.Open(options.Chip);
     }
 
     private static SimulatedGpioChip CreateSimulatedChip(DoorOptions o, TimeProvider? timeProvider)

@@ -192,6 +192,7 @@ public static class Program
         root.Subcommands.Add(eval);
         root.Subcommands.Add(model);
         root.Subcommands.Add(AdminCommand.Build(json));
+        root.Subcommands.Add(Cli.SelfTest.SelfTestCommand.Build(json));
         return root;
     }
 
