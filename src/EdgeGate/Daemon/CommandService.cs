@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using EdgeGate.Cli;
+using EdgeGate.Cli.SelfTest;
+using EdgeGate.Core.Diagnostics;
 using EdgeGate.Composition;
 using EdgeGate.Core.Commands;
 using EdgeGate.Core.Gallery;
@@ -399,10 +401,37 @@ public sealed class CommandService(
         return new JsonObject { ["relocked"] = true };
     }
 
+    /// <summary>
+    /// The same checks as <c>edgegate selftest</c> where they cannot disturb the door (clock, disk, storage, model
+    /// checksums), and the daemon's own view of what it holds: the camera and the GPIO lines are the daemon's, so they
+    /// are reported from its state instead of being opened a second time.
+    /// </summary>
     private JsonObject SelfTest()
     {
         var controller = door.Controller;
-        var checks = new JsonObject
+        using var context = new SelfTestContext { Options = options.Value };
+        var report = SelfTestRunner.Run(
+        [
+            new ClockCheck(),
+            new DiskCheck(),
+            new StorageCheck(),
+            new ModelChecksumCheck(),
+            new DelegateCheck("inference", true, () => state.ModelsReady
+                ? CheckOutcome.Pass("models loaded and warmed up by the recognition service")
+                : CheckOutcome.Fail(state.FatalError ?? "the models are not loaded yet")),
+            new DelegateCheck("camera", true, () => state.CameraState == "streaming"
+                ? CheckOutcome.Pass($"streaming {state.CameraDescription}; {state.Frames} frames processed, last {state.SinceLastFrame?.TotalMilliseconds ?? double.NaN:0} ms ago")
+                : CheckOutcome.Fail($"{state.CameraState}{(state.CameraError is { } e ? $": {e}" : "")} ({state.CameraDescription})")),
+            new DelegateCheck("gpio", true, () => controller is null || !state.DoorReady
+                ? CheckOutcome.Fail("the door controller is not running")
+                : controller.Fault is { } fault
+                    ? CheckOutcome.Fail($"faulted, the door is held locked: {fault.Message}")
+                    : CheckOutcome.Pass($"held by the daemon on {controller.Chip}: relay {(controller.IsRelayEnergised ? "energised" : "released")}, door {(controller.IsDoorOpen is { } open ? open ? "open" : "closed" : "without contact")}")),
+            new DelegateCheck("broker", true, () => state.MqttConnected
+                ? CheckOutcome.Pass($"connected; outbox {mqtt.OutboxPending} pending")
+                : CheckOutcome.Fail($"not connected; outbox {mqtt.OutboxPending} pending")),
+        ], context);
+        var result = new JsonObject
         {
             ["models_loaded"] = state.ModelsReady,
             ["camera"] = state.CameraState,
@@ -415,8 +444,9 @@ public sealed class CommandService(
             ["outbox_pending"] = mqtt.OutboxPending,
             ["uptime_s"] = Math.Round(state.Uptime.TotalSeconds, 1),
         };
-        checks["ok"] = state.ModelsReady && state.DoorReady && state.MqttConnected && state.CameraState == "streaming";
-        return checks;
+        result["ok"] = report.Ok;
+        result["checks"] = report.ToJson()["checks"]!.DeepClone();
+        return result;
     }
 
     public override void Dispose()

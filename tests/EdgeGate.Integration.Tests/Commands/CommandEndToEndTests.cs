@@ -107,6 +107,13 @@ public sealed class CommandEndToEndTests : IClassFixture<CommandDaemon>
         Assert.NotNull((string?)r["camera"]);
         Assert.NotNull(r["models_loaded"]);
         Assert.NotNull(r["gallery_people"]);
+        // The shared checks of `edgegate selftest`, plus the daemon's own view of the camera, door and broker.
+        var checks = r["checks"]!.AsArray().Select(c => c!.AsObject()).ToDictionary(c => (string)c["name"]!);
+        Assert.Equal(["clock", "disk", "storage", "models", "inference", "camera", "gpio", "broker"], checks.Keys);
+        Assert.Equal("pass", (string)checks["models"]["status"]!);
+        Assert.Equal("pass", (string)checks["gpio"]["status"]!);
+        Assert.Contains("held by the daemon", (string)checks["gpio"]["detail"]!);
+        Assert.Equal("pass", (string)checks["broker"]["status"]!);
     }
 
     [Fact]

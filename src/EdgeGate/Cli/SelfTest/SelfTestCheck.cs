@@ -150,3 +150,11 @@ public static class SelfTestRunner
         return message;
     }
 }
+
+/// <summary>A check made from a function: the daemon's <c>selftest</c> command reports its own live state this way.</summary>
+public sealed class DelegateCheck(string name, bool required, Func<CheckOutcome> run) : ISelfTestCheck
+{
+    public string Name => name;
+    public bool IsRequired(SelfTestContext context) => required;
+    public CheckOutcome Run(SelfTestContext context) => run();
+}
