@@ -233,10 +233,17 @@ public sealed class SnapshotCheck : ISelfTestCheck
     public string Name => "snapshot";
     public bool IsRequired(SelfTestContext context) => false;
 
+    /// <summary>
+    /// In the state directory when it exists; otherwise in the temporary directory, so a self-test run before the
+    /// first start (often as root) does not create the daemon's state directory with the wrong owner.
+    /// </summary>
+    public static string DefaultPath(string storagePath) =>
+        Path.Combine(Directory.Exists(storagePath) ? storagePath : Path.GetTempPath(), DefaultFileName);
+
     public CheckOutcome Run(SelfTestContext context)
     {
         if (context.Frames.Count == 0) return CheckOutcome.Skip("no camera frame");
-        var path = Path.GetFullPath(context.SnapshotRequest ?? Path.Combine(context.RequireOptions().Storage.Path, DefaultFileName));
+        var path = Path.GetFullPath(context.SnapshotRequest ?? DefaultPath(context.RequireOptions().Storage.Path));
         var (index, faces) = context.Detections ?? (context.Frames.Count - 1, []);
         var image = context.Frames[index].Image;
         foreach (var face in faces)
