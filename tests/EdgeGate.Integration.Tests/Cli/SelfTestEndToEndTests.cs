@@ -72,6 +72,37 @@ public sealed class SelfTestEndToEndTests(ITestOutputHelper output) : IDisposabl
     }
 
     [Fact]
+    public void Credentials_WrongPasswordFails_AnAclThatForbidsTheSelftestTopicOnlyWarns()
+    {
+        if (TestData.FacesOrSkip(output) is not { } faces) return;
+        var passwords = Path.Combine(_dir, "passwords");
+        using (var p = Process.Start("mosquitto_passwd", ["-b", "-c", passwords, "door1", "s3cret"])!)
+        {
+            p.WaitForExit();
+            Assert.Equal(0, p.ExitCode);
+        }
+        var acl = Path.Combine(_dir, "acl");
+        File.WriteAllText(acl, "user door1\ntopic readwrite edgegate/selftest-e2e/status\ntopic readwrite edgegate/selftest-e2e/event/#\n");
+        using var broker = MosquittoBroker.Start(output, new MosquittoBrokerOptions
+        {
+            ExtraConfig = $"allow_anonymous false\npassword_file {passwords}\nacl_file {acl}",
+        });
+        var config = Config(faces, broker.Port);
+
+        var wrong = Run(config, "--set", "Mqtt:Username=door1", "--set", "Mqtt:Password=wrong", "--timeout", "3", "--frames", "1");
+        Assert.Equal(1, wrong.Exit);
+        Assert.Equal("fail", Status(wrong, "broker"));
+        Assert.Contains("authori", (string)Check(wrong, "broker")["detail"]!, StringComparison.OrdinalIgnoreCase);
+
+        var right = Run(config, "--set", "Mqtt:Username=door1", "--set", "Mqtt:Password=s3cret", "--timeout", "3", "--frames", "1");
+        Assert.Equal(0, right.Exit);
+        var detail = (string)Check(right, "broker")["detail"]!;
+        Assert.Equal("warn", Status(right, "broker"));
+        Assert.Contains("CONNACK", detail);
+        Assert.Contains("as 'door1'", detail);
+    }
+
+    [Fact]
     public void MissingModel_AndWrongChecksum_FailTheModelsCheck()
     {
         if (TestData.FacesOrSkip(output) is not { } faces) return;
