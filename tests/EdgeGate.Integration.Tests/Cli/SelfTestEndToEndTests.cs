@@ -180,6 +180,21 @@ public sealed class SelfTestEndToEndTests(ITestOutputHelper output) : IDisposabl
     }
 
     [Fact]
+    public void FastEmbedderConfigured_ButNotPrepared_FailsTheVariantCheck()
+    {
+        if (TestData.FacesOrSkip(output) is not { } faces) return;
+        var prepared = Directory.CreateDirectory(Path.Combine(_dir, "prepared")).FullName;
+
+        var r = Run(Config(faces, brokerPort: null), "--set", "Recognition:EmbedderVariant=fp32-fast", "--set", $"Recognition:PreparedPath={prepared}", "--frames", "1");
+
+        Assert.Equal(1, r.Exit);
+        var variant = Check(r, "embedder_variant");
+        Assert.True((bool)variant["required"]!);
+        Assert.Equal("fail", (string)variant["status"]!);
+        Assert.Contains("fr_feature.fp32-fast.onnx", (string)variant["detail"]!);
+    }
+
+    [Fact]
     public void InvalidConfiguration_IsAFailedCheckNamingTheKey_AndTheDoorIsNotTouched()
     {
         if (TestData.FacesOrSkip(output) is not { } faces) return;
