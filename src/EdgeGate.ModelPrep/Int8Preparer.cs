@@ -176,8 +176,8 @@ public static class Int8Preparer
                         Faces = gate.Images,
                         Runs = gate.Images * 4,
                         FaceSource = options.GateSet,
-                        Tolerance = 1 - options.Limits.MinMeanCosine,
-                        MaxAbsDiff = 1 - gate.MinCosine,
+                        Tolerance = Math.Round(1 - options.Limits.MinMeanCosine, 6),
+                        MaxAbsDiff = MaxAbsDiff(referenceEmbeddings, candidateEmbeddings),
                         MinCosine = gate.MinCosine,
                     },
                     Quantization = new ModelCardQuantization
@@ -231,6 +231,10 @@ public static class Int8Preparer
             Directory.Delete(work, recursive: true);
         }
     }
+
+    /// <summary>Largest difference of one component between the two models' unit embeddings of the same image.</summary>
+    private static double MaxAbsDiff(Dictionary<string, float[]> a, Dictionary<string, float[]> b) =>
+        a.Where(kv => b.ContainsKey(kv.Key)).Max(kv => kv.Value.Zip(b[kv.Key], (x, y) => Math.Abs((double)x - y)).Max());
 
     public static string ActivationName(ActivationType t) => t == ActivationType.UInt8 ? "uint8" : "int8";
 
