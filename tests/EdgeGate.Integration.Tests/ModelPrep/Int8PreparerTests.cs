@@ -134,6 +134,20 @@ public sealed class Int8PreparerTests(Int8Fixture fx, ITestOutputHelper output) 
     }
 
     [Fact]
+    public void Int8Activations_TheArmDefault_AlsoRunInOrt_AndPassTheGate()
+    {
+        if (Skip()) return;
+        var dir = Path.Combine(fx.Dir, "s8");
+        var r = Int8Preparer.Prepare(fx.Stack.Runtime, fx.Options(dir) with { Activations = ActivationType.Int8 }, output.WriteLine);
+        Assert.Equal("int8 asymmetric per tensor", r.Card.Quantization!.Activations);
+        Assert.InRange(r.Card.Gate!.MeanCosine, 0.99, 1.0);
+        // Activation zero points are int8 tensors now (uint8 on x86 by default).
+        var model = OnnxGraphs.Read(r.ModelPath);
+        var zeroPoints = model.Graph.Node.Where(n => n.OpType == "QuantizeLinear").Select(n => n.Input[2]).ToHashSet();
+        Assert.All(model.Graph.Initializer.Where(t => zeroPoints.Contains(t.Name)), t => Assert.Equal(QdqQuantizer.Int8Type, t.DataType));
+    }
+
+    [Fact]
     public void ADeliberatelyBrokenModel_TwoBitWeights_IsRefusedWithTheFigures_AndNothingIsWritten()
     {
         if (Skip()) return;
