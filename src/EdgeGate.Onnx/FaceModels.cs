@@ -14,9 +14,9 @@ public sealed record FaceModelOptions
     public FaceQualityOptions Quality { get; init; } = new();
 
     /// <summary>
-    /// Which embedder to run: <see cref="EmbedderVariants.Original"/>, <see cref="EmbedderVariants.Fast"/> (must be
-    /// present and verified, else an error) or <see cref="EmbedderVariants.Auto"/> (the fast one when it is present
-    /// and was prepared from the installed original, else the original).
+    /// Which embedder to run: <see cref="EmbedderVariants.Original"/>, <see cref="EmbedderVariants.Fast"/> or
+    /// <see cref="EmbedderVariants.Int8"/> (must be present and verified, else an error), or
+    /// <see cref="EmbedderVariants.Auto"/> (see <see cref="FaceModels.ChooseEmbedder"/>).
     /// </summary>
     public string EmbedderVariant { get; init; } = EmbedderVariants.Auto;
 
