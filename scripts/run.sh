@@ -13,6 +13,8 @@ bash scripts/setup.sh
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build src/EdgeGate -c Release -nologo -clp:NoSummary -v:q
 edgegate() { dotnet "$repo/src/EdgeGate/bin/Release/net10.0/EdgeGate.dll" "$@"; }
+# The embedder variants `auto` chooses from (skipped when current; see the README, "Model preparation").
+bash scripts/prepare-models.sh || echo "prepare-models failed: running the original embedder" >&2
 
 videos=() enrol_dir=""
 while [ $# -gt 0 ]; do

@@ -9,6 +9,8 @@ cd "$repo"
 bash scripts/setup.sh
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build EdgeGate.sln -c Release -nologo -clp:NoSummary -v:q
+# The embedder variants the daemon's `auto` chooses from (skipped when current; see the README, "Model preparation").
+bash scripts/prepare-models.sh || echo "prepare-models failed: the tests run without prepared models" >&2
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -19,7 +19,7 @@ public class EmbedderVariantBenchmarks
     private readonly byte[] _aligned = new byte[FaceAligner.Size * FaceAligner.Size * 3];
     private readonly float[] _embedding = new float[FaceEmbedder.Dimension];
 
-    [Params(EmbedderVariants.Original, EmbedderVariants.Fast)]
+    [Params(EmbedderVariants.Original, EmbedderVariants.Fast, EmbedderVariants.Int8)]
     public string Variant { get; set; } = EmbedderVariants.Original;
 
     [Params(1, 2, 99)]

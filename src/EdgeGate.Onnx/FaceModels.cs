@@ -14,9 +14,9 @@ public sealed record FaceModelOptions
     public FaceQualityOptions Quality { get; init; } = new();
 
     /// <summary>
-    /// Which embedder to run: <see cref="EmbedderVariants.Original"/>, <see cref="EmbedderVariants.Fast"/> (must be
-    /// present and verified, else an error) or <see cref="EmbedderVariants.Auto"/> (the fast one when it is present
-    /// and was prepared from the installed original, else the original).
+    /// Which embedder to run: <see cref="EmbedderVariants.Original"/>, <see cref="EmbedderVariants.Fast"/> or
+    /// <see cref="EmbedderVariants.Int8"/> (must be present and verified, else an error), or
+    /// <see cref="EmbedderVariants.Auto"/> (see <see cref="FaceModels.ChooseEmbedder"/>).
     /// </summary>
     public string EmbedderVariant { get; init; } = EmbedderVariants.Auto;
 
@@ -88,48 +88,99 @@ public static class FaceModels
         $"{stem}@{sha256[..12]}/{EmbeddingRecipe}{(flipAugment ? "-flip" : "")}";
 
     /// <summary>
-    /// Picks the embedder file, its optimisation level and its model id. The fast variant keeps the original's
-    /// model id: its outputs were verified equal within 1e-5 (on unnormalised embeddings of norm 1.5–3), which moves
-    /// a cosine by about 1e-5, far below the 0.05 gap between the operating threshold and the nearest dev scores;
-    /// so templates enrolled with either variant stay comparable and no re-enrolment is needed. Its card must name
-    /// the installed original's SHA-256 and its own, so a fast model prepared from another original is never used.
+    /// Picks the embedder file, its optimisation level, its model id and its thresholds.
+    /// <para>Model id: every variant keeps the original's (<c>fr_feature@&lt;original sha&gt;/…</c>), so templates
+    /// enrolled with any of them are compared with each other and switching needs no re-enrolment. fp32-fast's
+    /// outputs were verified equal within 1e-5; int8's differ, but its card shows that its embeddings keep a mean
+    /// cosine ≥ 0.99 to the original's and that probes from it against templates from the original flip no more
+    /// decisions than the gate allows (<see cref="ModelCardGate.CrossFlipped"/>), so a gallery enrolled before a switch stays usable.</para>
+    /// <para>A prepared model is used only when its card names the installed original's SHA-256 and its own.</para>
+    /// <para><c>auto</c>: the fastest variant measured in the prepared folder's embedder-bench.json whose card
+    /// verifies (the original always does); without that file, fp32-fast when verified, else the original.
+    /// The reason is in <see cref="EmbedderChoice.Reason"/>.</para>
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">an unknown variant.</exception>
-    /// <exception cref="FileNotFoundException">the original, or an explicitly requested fast model, is missing.</exception>
-    /// <exception cref="InvalidDataException">an explicitly requested fast model that does not match its card or the original.</exception>
+    /// <exception cref="FileNotFoundException">the original, or an explicitly requested prepared model, is missing.</exception>
+    /// <exception cref="InvalidDataException">an explicitly requested prepared model that does not match its card or the original.</exception>
     public static EmbedderChoice ChooseEmbedder(FaceModelOptions options)
     {
-        var variant = options.EmbedderVariant;
-        if (!EmbedderVariants.IsValid(variant))
-            throw new ArgumentOutOfRangeException(nameof(options), variant, $"embedder variant must be one of {string.Join(", ", EmbedderVariants.All)}");
+        if (!EmbedderVariants.IsValid(options.EmbedderVariant))
+            throw new ArgumentOutOfRangeException(nameof(options), options.EmbedderVariant, $"embedder variant must be one of {string.Join(", ", EmbedderVariants.Accepted)}");
+        var variant = EmbedderVariants.Canonical(options.EmbedderVariant);
         var original = Path.Combine(options.ModelsDirectory, EmbedderVariants.OriginalFileName);
         if (!File.Exists(original)) throw new FileNotFoundException($"model not found: {original}; run scripts/setup.sh", original);
         var originalSha = EmbedderVariants.Sha256(original);
         var id = ModelId(Path.GetFileNameWithoutExtension(original), originalSha, options.FlipAugment);
-        EmbedderChoice Choice(string v, string path, string? reason) =>
-            new(v, path, options.EmbedderGraphOptimizationLevel ?? EmbedderVariants.DefaultGraphOptimizationLevel(v), id, reason);
+        EmbedderChoice Choice(string v, string path, string? reason, ModelCardThresholds? thresholds = null) =>
+            new(v, path, options.EmbedderGraphOptimizationLevel ?? EmbedderVariants.DefaultGraphOptimizationLevel(v), id, reason, thresholds);
 
         if (variant == EmbedderVariants.Original) return Choice(EmbedderVariants.Original, original, "configured");
-        var fast = Path.Combine(options.PreparedDirectory ?? options.ModelsDirectory, EmbedderVariants.FastFileName);
-        var problem = FastModelProblem(fast, originalSha);
-        if (problem is null) return Choice(EmbedderVariants.Fast, fast, variant == EmbedderVariants.Auto ? "auto: prepared and verified" : "configured");
-        if (variant == EmbedderVariants.Auto) return Choice(EmbedderVariants.Original, original, $"auto: {problem}");
-        if (!File.Exists(fast)) throw new FileNotFoundException($"{problem}; run `edgegate model prepare`", fast);
-        throw new InvalidDataException($"{problem}; run `edgegate model prepare` again");
+        var prepared = options.PreparedDirectory ?? options.ModelsDirectory;
+        string PathOf(string v) => Path.Combine(prepared, EmbedderVariants.FileName(v));
+        if (variant != EmbedderVariants.Auto)
+        {
+            var (problem, card) = PreparedModelProblem(PathOf(variant), variant, originalSha);
+            if (problem is null) return Choice(variant, PathOf(variant), "configured", card!.Thresholds);
+            if (!File.Exists(PathOf(variant))) throw new FileNotFoundException($"{problem}; run `edgegate model prepare`", PathOf(variant));
+            throw new InvalidDataException($"{problem}; run `edgegate model prepare` again");
+        }
+
+        var skipped = new List<string>();
+        var (times, benchProblem) = ReadBench(Path.Combine(prepared, EmbedderVariants.BenchFileName));
+        foreach (var (v, ms) in times.OrderBy(t => t.Value))
+        {
+            var why = $"auto: fastest measured in {EmbedderVariants.BenchFileName} ({ms:0.##} ms){(skipped.Count > 0 ? "; skipped " + string.Join("; ", skipped) : "")}";
+            if (v == EmbedderVariants.Original) return Choice(v, original, why);
+            var (problem, card) = PreparedModelProblem(PathOf(v), v, originalSha);
+            if (problem is null) return Choice(v, PathOf(v), why + ", card verified", card!.Thresholds);
+            skipped.Add($"{v}: {problem}");
+        }
+        var fastProblem = PreparedModelProblem(PathOf(EmbedderVariants.Fast), EmbedderVariants.Fast, originalSha).Problem;
+        var context = benchProblem ?? (skipped.Count > 0 ? "no measured variant usable (" + string.Join("; ", skipped) + ")" : "");
+        if (fastProblem is null) return Choice(EmbedderVariants.Fast, PathOf(EmbedderVariants.Fast), $"auto: prepared and verified; {context}");
+        return Choice(EmbedderVariants.Original, original, $"auto: {fastProblem}; {context}");
     }
 
-    private static string? FastModelProblem(string fast, string originalSha)
+    /// <summary>
+    /// embed_ms of each known variant from embedder-bench.json (written by <c>edgegate bench</c> and
+    /// <c>edgegate model prepare</c>); empty with the reason when the file is missing or unreadable.
+    /// </summary>
+    public static (IReadOnlyDictionary<string, double> EmbedMs, string? Problem) ReadBench(string path)
     {
-        if (!File.Exists(fast)) return $"no prepared model at {fast}";
+        var empty = new Dictionary<string, double>();
+        if (!File.Exists(path)) return (empty, $"no {EmbedderVariants.BenchFileName} in {Path.GetDirectoryName(path)}");
+        try
+        {
+            var root = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path));
+            if (root?["embed_ms"] is not System.Text.Json.Nodes.JsonObject embed) return (empty, $"{path} has no embed_ms object");
+            var times = new Dictionary<string, double>();
+            foreach (var (name, value) in embed)
+            {
+                var v = EmbedderVariants.IsValid(name) ? EmbedderVariants.Canonical(name) : null;
+                if (v is null || v == EmbedderVariants.Auto || value is null) continue;
+                if (value.GetValueKind() == System.Text.Json.JsonValueKind.Number && value.GetValue<double>() is var ms && ms > 0 && double.IsFinite(ms))
+                    times[v] = ms;
+            }
+            return times.Count == 0 ? (empty, $"{path} measures no known variant") : (times, null);
+        }
+        catch (System.Text.Json.JsonException e) { return (empty, $"{path} is not valid JSON: {e.Message}"); }
+    }
+
+    private static (string? Problem, ModelCard? Card) PreparedModelProblem(string path, string variant, string originalSha)
+    {
+        if (!File.Exists(path)) return ($"no prepared model at {path}", null);
         ModelCard? card;
-        try { card = ModelCard.ReadFor(fast); }
-        catch (InvalidDataException e) { return e.Message; }
-        if (card is null) return $"{fast} has no model card ({ModelCard.PathFor(fast)})";
-        if (card.Variant != EmbedderVariants.Fast) return $"{ModelCard.PathFor(fast)} describes variant '{card.Variant}'";
+        try { card = ModelCard.ReadFor(path); }
+        catch (InvalidDataException e) { return (e.Message, null); }
+        if (card is null) return ($"{path} has no model card ({ModelCard.PathFor(path)})", null);
+        if (card.Variant != variant) return ($"{ModelCard.PathFor(path)} describes variant '{card.Variant}'", null);
         if (!string.Equals(card.SourceSha256, originalSha, StringComparison.OrdinalIgnoreCase))
-            return $"{fast} was prepared from another {EmbedderVariants.OriginalFileName} (sha256 {card.SourceSha256[..Math.Min(12, card.SourceSha256.Length)]}…)";
-        if (!string.Equals(card.Sha256, EmbedderVariants.Sha256(fast), StringComparison.OrdinalIgnoreCase))
-            return $"{fast} does not match the sha256 in its model card";
-        return null;
+            return ($"{path} was prepared from another {EmbedderVariants.OriginalFileName} (sha256 {card.SourceSha256[..Math.Min(12, card.SourceSha256.Length)]}…)", null);
+        if (!string.Equals(card.Sha256, EmbedderVariants.Sha256(path), StringComparison.OrdinalIgnoreCase))
+            return ($"{path} does not match the sha256 in its model card", null);
+        // A model whose outputs differ from the original's runs only with the gate passed and its own thresholds.
+        if (variant == EmbedderVariants.Int8 && (card.Gate is null || card.Thresholds is null))
+            return ($"{ModelCard.PathFor(path)} has no accuracy-gate figures or thresholds", null);
+        return (null, card);
     }
 }

@@ -26,11 +26,11 @@ public static class Program
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0 = one per core)", Recursive = true, DefaultValueFactory = _ => 1 };
         var embedderVariant = new Option<string>("--embedder")
         {
-            Description = "embedder model: auto (the prepared fast one when verified, else the original), fp32 or fp32-fast",
+            Description = "embedder model: auto (the fastest verified variant in embedder-bench.json, else fp32-fast when prepared, else the original), original (or fp32), fp32-fast or int8",
             Recursive = true,
             DefaultValueFactory = _ => EmbedderVariants.Auto,
         };
-        embedderVariant.AcceptOnlyFromAmong(EmbedderVariants.All);
+        embedderVariant.AcceptOnlyFromAmong(EmbedderVariants.Accepted);
 
         var root = new RootCommand("EdgeGate: face recognition for a door. `run` is the daemon; the other verbs work on still images. See README.");
         root.Options.Add(json);
@@ -167,9 +167,26 @@ public static class Program
         var outDir = new Option<string>("--out") { Description = "where to write the prepared model and its card (default: $EDGEGATE_PREPARED or <assets>/prepared)" };
         var maxFaces = new Option<int>("--max-faces") { Description = "verify on at most this many faces", DefaultValueFactory = _ => 64 };
         var tolerance = new Option<double>("--tolerance") { Description = "largest absolute output difference allowed", DefaultValueFactory = _ => 1e-5 };
-        var prepare = new Command("prepare", "write fr_feature.fp32-fast.onnx (every PRelu rewritten exactly), verified on real faces, with a model card") { source, facesDir, outDir, maxFaces, tolerance };
-        prepare.SetAction(r => Run(r, json, () => ModelCommand.Prepare(r.GetValue(source), r.GetValue(facesDir), r.GetValue(outDir), r.GetValue(maxFaces), r.GetValue(tolerance), r.GetValue(threads)),
-            o => AnsiConsole.MarkupLine($"wrote [green]{Markup.Escape((string)o["model"]!)}[/] ({o["nodes_replaced"]} PRelu rewritten): max |Δ| {o["max_abs_diff"]} on {o["faces"]} faces (tolerance {o["tolerance"]}); card {Markup.Escape((string)o["card"]!)}")));
+        var prepareVariants = new Option<string[]>("--variants")
+        {
+            Description = "which to prepare: fp32-fast, int8 (default: both when a pairs file is found beside the faces or given with --pairs, else fp32-fast)",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        prepareVariants.AcceptOnlyFromAmong(EmbedderVariants.Fast, EmbedderVariants.Int8);
+        var preparePairs = new Option<string?>("--pairs") { Description = "labelled pairs (a,b,same) for the int8 accuracy gate (default: pairs.csv beside the faces folder)" };
+        var activations = new Option<string?>("--activations") { Description = "int8 model's activation type: uint8 (default on x86) or int8 (default on ARM)" };
+        activations.AcceptOnlyFromAmong("uint8", "int8");
+        var prepare = new Command("prepare", "write fr_feature.fp32-fast.onnx (every PRelu rewritten exactly) and fr_feature.int8.onnx (static QDQ, gated against the original on labelled pairs), each with a model card") { source, facesDir, outDir, maxFaces, tolerance, prepareVariants, preparePairs, activations };
+        prepare.SetAction(r => Run(r, json, () => ModelCommand.Prepare(r.GetValue(source), r.GetValue(facesDir), r.GetValue(outDir), r.GetValue(maxFaces), r.GetValue(tolerance), r.GetValue(threads),
+                r.GetValue(prepareVariants) is { Length: > 0 } v ? v : null, r.GetValue(preparePairs), r.GetValue(activations)),
+            o =>
+            {
+                if (o["model"] is not null)
+                    AnsiConsole.MarkupLine($"wrote [green]{Markup.Escape((string)o["model"]!)}[/] ({o["nodes_replaced"]} PRelu rewritten): max |Δ| {o["max_abs_diff"]} on {o["faces"]} faces (tolerance {o["tolerance"]}); card {Markup.Escape((string)o["card"]!)}");
+                if (o["int8"] is JsonObject q)
+                    AnsiConsole.MarkupLine($"wrote [green]{Markup.Escape((string)q["model"]!)}[/] ({q["quantized_nodes"]} nodes quantised, {q["float_nodes"]!.AsArray().Count} kept float): mean cosine {q["mean_cosine"]}, {q["flipped"]} of {q["pairs"]} decisions flipped, TAR {q["tar_reference"]} -> {q["tar_int8"]}; τ_verify {q["threshold_verify"]}");
+                AnsiConsole.MarkupLine($"embed ms (face + mirror): {Markup.Escape(o["bench"]!["embed_ms"]!.ToJsonString())}");
+            }));
         var model = new Command("model", "prepare model variants") { prepare };
 
         // bench

@@ -18,7 +18,7 @@ internal static class BenchCommand
     {
         if (iterations is < 3 or > 10_000) throw new CliError("invalid_argument", "--iterations must be 3..10000");
         var variants = new JsonArray();
-        foreach (var variant in new[] { EmbedderVariants.Original, EmbedderVariants.Fast })
+        foreach (var variant in EmbedderVariants.Concrete)
         {
             FaceStack stack;
             try

@@ -13,7 +13,7 @@ public sealed record FaceStackOptions
     public string? AssetsRoot { get; init; }
     public int IntraOpThreads { get; init; } = 1;
 
-    /// <summary><c>auto</c>, <c>fp32</c> or <c>fp32-fast</c> (see <see cref="EmbedderVariants"/>).</summary>
+    /// <summary><c>auto</c>, <c>original</c> (or <c>fp32</c>), <c>fp32-fast</c> or <c>int8</c> (see <see cref="EmbedderVariants"/>).</summary>
     public string EmbedderVariant { get; init; } = EmbedderVariants.Auto;
 
     /// <summary>ORT graph optimisation level for the embedder; null = the variant's measured default.</summary>
@@ -92,7 +92,11 @@ public sealed class FaceStack : IDisposable
             engine.Dispose();
             throw;
         }
-        var matcher = new GalleryMatcher(engine.ModelId, options.Match, OperatingPoint.Calibration);
+        // A variant with its own re-derived operating point (int8: its card) runs with it, unless the caller set one.
+        var (match, calibration) = embedder.Thresholds is { } t && ReferenceEquals(options.Match, OperatingPoint.Match)
+            ? (new MatchOptions { VerifyThreshold = (float)t.Verify, IdentifyThreshold = (float)t.Identify, IdentifyMargin = (float)t.IdentifyMargin }, new ScoreCalibration(t.PSameA, t.PSameB))
+            : (options.Match, OperatingPoint.Calibration);
+        var matcher = new GalleryMatcher(engine.ModelId, match, calibration);
         return new FaceStack(new GstImageDecoder(options.Decoder), engine, matcher, root, runtime, embedder, liveness);
     }
 

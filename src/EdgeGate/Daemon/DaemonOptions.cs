@@ -159,10 +159,13 @@ public sealed class RecognitionSettings
     /// <summary>Where the models and ONNX Runtime are (default: found as the CLI finds them).</summary>
     public string? AssetsPath { get; set; }
 
-    /// <summary><c>auto</c> (the verified fast embedder when prepared, else the original), <c>fp32</c> or <c>fp32-fast</c>.</summary>
+    /// <summary>
+    /// <c>auto</c> (the fastest verified variant measured in embedder-bench.json; without it fp32-fast when
+    /// prepared, else the original), <c>original</c> (old name <c>fp32</c>, still accepted), <c>fp32-fast</c> or <c>int8</c>.
+    /// </summary>
     public string EmbedderVariant { get; set; } = EdgeGate.Onnx.EmbedderVariants.Auto;
 
-    /// <summary>ORT graph optimisation level for the embedder (0, 1, 2, 99); unset = the variant's measured default (1).</summary>
+    /// <summary>ORT graph optimisation level for the embedder (0, 1, 2, 99); unset = the variant's measured default (99).</summary>
     public int? EmbedderGraphOptimizationLevel { get; set; }
 
     /// <summary>Where `edgegate model prepare` wrote its models (default: EDGEGATE_PREPARED or &lt;assets&gt;/prepared).</summary>
@@ -322,7 +325,7 @@ public sealed class DaemonOptionsValidator : IValidateOptions<DaemonOptions>
             foreach (var e in o.Liveness.ToPolicy($"{p}:Liveness").Errors) yield return e;
         if (o.Recognition.Threads is < 0 or > 64) yield return $"{p}:Recognition:Threads must be 0..64, got {o.Recognition.Threads}";
         if (!EdgeGate.Onnx.EmbedderVariants.IsValid(o.Recognition.EmbedderVariant))
-            yield return $"{p}:Recognition:EmbedderVariant must be one of {string.Join(", ", EdgeGate.Onnx.EmbedderVariants.All)}, got '{o.Recognition.EmbedderVariant}'";
+            yield return $"{p}:Recognition:EmbedderVariant must be one of {string.Join(", ", EdgeGate.Onnx.EmbedderVariants.Accepted)}, got '{o.Recognition.EmbedderVariant}'";
         if (o.Recognition.EmbedderGraphOptimizationLevel is { } level and not (0 or 1 or 2 or 99))
             yield return $"{p}:Recognition:EmbedderGraphOptimizationLevel must be 0, 1, 2 or 99, got {level}";
         if (o.Commands.KeyFile is { Length: > 0 } keyFile && KeyFileError(keyFile) is { } keyError) yield return $"{p}:Commands:KeyFile: {keyError}";

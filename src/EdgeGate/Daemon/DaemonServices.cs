@@ -445,6 +445,10 @@ public sealed class RecognitionService(
         logger.LogInformation("gallery {Path}: {People} people, {Templates} templates{Stale}; model {Model} (embedder {Variant}, {Reason}), ONNX Runtime {Ort}",
             stores.GalleryPath, stack.Matcher.PersonCount, stack.Matcher.TemplateCount,
             stale > 0 ? $" ({stale} from another model: re-enrol)" : "", stack.Engine.ModelId, stack.Embedder.Variant, stack.Embedder.Reason, stack.OrtVersion);
+        logger.LogInformation("thresholds: τ_identify {Identify}, margin {Margin}, τ_verify {Verify}, P(same) σ({A}·s + {B}) ({Source})",
+            stack.Matcher.Options.IdentifyThreshold, stack.Matcher.Options.IdentifyMargin, stack.Matcher.Options.VerifyThreshold,
+            stack.Matcher.Calibration.A, stack.Matcher.Calibration.B,
+            stack.Embedder.Thresholds is null ? "the original's operating point" : $"re-derived for {stack.Embedder.Variant}, its model card");
         using var pipeline = new AccessPipeline(stack.Engine, stack.Matcher, new GalleryDirectory(gallery), door,
             CreateLiveness(o, stack), o.Access.ToOptions());
         state.ModelsReady = true;

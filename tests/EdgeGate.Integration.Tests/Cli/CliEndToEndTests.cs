@@ -151,14 +151,14 @@ public sealed class CliEndToEndTests(ITestOutputHelper output) : IDisposable
 
         Assert.Equal(0, r.Exit);
         var variants = r.Json["variants"]!.AsArray().Select(v => v!.AsObject()).ToList();
-        var original = Assert.Single(variants, v => (string)v["variant"]! == "fp32");
+        var original = Assert.Single(variants, v => (string)v["variant"]! == "original");
         Assert.True((bool)original["available"]!);
         foreach (var stage in new[] { "decode_ms", "observe_ms", "embed_ms" })
             Assert.True((double)original[stage]!["median"]! > 0, stage);
         var fast = Assert.Single(variants, v => (string)v["variant"]! == "fp32-fast");
         Assert.False((bool)fast["available"]!);
         Assert.Contains("model prepare", (string)fast["reason"]!);
-        Assert.Equal("fp32", (string)r.Json["fastest_embedder"]!);
+        Assert.Equal("original", (string)r.Json["fastest_embedder"]!);
     }
 
     [Fact]

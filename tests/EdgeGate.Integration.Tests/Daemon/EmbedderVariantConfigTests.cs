@@ -8,7 +8,9 @@ public sealed class EmbedderVariantConfigTests
     [Theory]
     [InlineData("auto")]
     [InlineData("fp32")]
+    [InlineData("original")]
     [InlineData("fp32-fast")]
+    [InlineData("int8")]
     public void KnownVariants_Pass(string variant)
     {
         var o = new DaemonOptions();
