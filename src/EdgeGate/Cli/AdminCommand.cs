@@ -170,13 +170,22 @@ internal static class AdminCommand
         var updEnabled = new Option<bool?>("--enabled") { Description = "true or false" };
         var updFrom = new Option<string?>("--valid-from") { Description = "ISO 8601 time, or 'none' to clear" };
         var updUntil = new Option<string?>("--valid-until") { Description = "ISO 8601 time, or 'none' to clear" };
-        Add(new Command("update", "change name, enabled, validity") { updId, updName, updEnabled, updFrom, updUntil }, r =>
+        var updSchedule = new Option<string?>("--schedule")
+        {
+            Description = "weekly schedule as JSON in the door's time zone, e.g. '{\"mon\":[\"08:00-18:00\"],\"sat\":[\"22:00-06:00\"]}', or 'none' to clear",
+        };
+        Add(new Command("update", "change name, enabled, validity, schedule") { updId, updName, updEnabled, updFrom, updUntil, updSchedule }, r =>
         {
             var args = new JsonObject { ["id"] = r.GetValue(updId) };
             if (r.GetValue(updName) is { } n) args["name"] = n;
             if (r.GetValue(updEnabled) is { } e) args["enabled"] = e;
             if (r.GetValue(updFrom) is { } f) args["valid_from"] = f == "none" ? null : f;
             if (r.GetValue(updUntil) is { } u) args["valid_until"] = u == "none" ? null : u;
+            if (r.GetValue(updSchedule) is { } sc)
+            {
+                try { args["schedule"] = sc == "none" ? null : JsonNode.Parse(sc); }
+                catch (System.Text.Json.JsonException je) { throw new CliError("bad_schedule", $"--schedule is not JSON: {je.Message}"); }
+            }
             return ("update", args);
         });
 

@@ -109,6 +109,7 @@ internal static class GalleryCommands
                 ["enabled"] = p.Enabled,
                 ["valid_from"] = p.ValidFrom?.ToString("O"),
                 ["valid_until"] = p.ValidUntil?.ToString("O"),
+                ["schedule"] = p.Schedule is null ? null : JsonNode.Parse(p.Schedule.ToJson()),
                 ["templates"] = templates.Count,
                 ["models"] = new JsonArray(templates.Select(t => t.ModelId).Distinct().Select(m => (JsonNode)m!).ToArray()),
             });

@@ -62,7 +62,7 @@ public sealed class CommandService(
         }
         _auth = new CommandAuthenticator(CommandAuthenticator.LoadKeyFile(keyFile), o.DeviceId,
             new CommandAuthOptions { MaxSkew = TimeSpan.FromSeconds(o.Commands.MaxSkewSeconds) });
-        _gallery = SqliteGalleryStore.Open(stores.GalleryPath);
+        _gallery = SqliteGalleryStore.Open(stores.GalleryPath, stores.GalleryKey);
         client.MessageReceived += OnMessage;
         client.Subscribe(topics.CommandFilter, qos: 1);
         logger.LogInformation("commands: listening on {Filter} (HMAC-SHA256, ±{Skew} s)", topics.CommandFilter, o.Commands.MaxSkewSeconds);
@@ -243,6 +243,7 @@ public sealed class CommandService(
         var enabled = args.OptionalBool("enabled") ?? true;
         var (_, validFrom) = args.OptionalTime("valid_from");
         var (_, validUntil) = args.OptionalTime("valid_until");
+        var (_, schedule) = args.OptionalSchedule("schedule");
         if (validFrom is { } f && validUntil is { } u && u <= f) throw new CommandException(CommandErrors.BadField, "'valid_until' must be later than 'valid_from'");
 
         var stack = Stack();
@@ -291,8 +292,8 @@ public sealed class CommandService(
         try
         {
             outcome = Gallery.Enrol(adding
-                ? new PersonEnrolment(id, name, existing!.Enabled, existing.ValidFrom, existing.ValidUntil)
-                : new PersonEnrolment(id, name, enabled, validFrom, validUntil), templates);
+                ? new PersonEnrolment(id, name, existing!.Enabled, existing.ValidFrom, existing.ValidUntil, existing.Schedule)
+                : new PersonEnrolment(id, name, enabled, validFrom, validUntil, schedule), templates);
         }
         catch (ArgumentException e)
         {
@@ -335,6 +336,7 @@ public sealed class CommandService(
         ["valid_until"] = p.ValidUntil?.UtcDateTime.ToString("O"),
         ["created_at"] = p.CreatedAt.UtcDateTime.ToString("O"),
         ["updated_at"] = p.UpdatedAt.UtcDateTime.ToString("O"),
+        ["schedule"] = p.Schedule is null ? null : JsonNode.Parse(p.Schedule.ToJson()),
         ["templates"] = templates,
     };
 
@@ -355,8 +357,9 @@ public sealed class CommandService(
         var enabled = args.OptionalBool("enabled");
         var from = args.OptionalTime("valid_from");
         var until = args.OptionalTime("valid_until");
-        if (name is null && enabled is null && !from.Present && !until.Present)
-            throw new CommandException(CommandErrors.MissingField, "nothing to update: give name, enabled, valid_from or valid_until");
+        var schedule = args.OptionalSchedule("schedule");
+        if (name is null && enabled is null && !from.Present && !until.Present && !schedule.Present)
+            throw new CommandException(CommandErrors.MissingField, "nothing to update: give name, enabled, valid_from, valid_until or schedule");
         Person? updated;
         try
         {
@@ -366,6 +369,7 @@ public sealed class CommandService(
                 Enabled = enabled ?? p.Enabled,
                 ValidFrom = from.Present ? from.Value : p.ValidFrom,
                 ValidUntil = until.Present ? until.Value : p.ValidUntil,
+                Schedule = schedule.Present ? schedule.Value : p.Schedule,
             });
         }
         catch (ArgumentException e)

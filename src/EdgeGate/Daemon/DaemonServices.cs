@@ -60,6 +60,9 @@ public sealed class DaemonStores(IOptions<DaemonOptions> options) : IDisposable
     private SqliteOutbox? _outbox;
 
     public string GalleryPath => Path.Combine(_dir, "gallery.db");
+
+    /// <summary>The template key both gallery connections (recognition, commands) open the gallery with.</summary>
+    public GalleryKey GalleryKey { get; } = GalleryKey.File(options.Value.Storage.TemplateKeyFile);
     public SqliteEventLog EventLog => _log ??= SqliteEventLog.Open(Path.Combine(_dir, "events.db"));
     public IOutbox Outbox => _outbox ??= SqliteOutbox.Open(Path.Combine(_dir, "outbox.db"), options.Value.Mqtt.OutboxMaxMessages);
 
@@ -427,7 +430,17 @@ public sealed class RecognitionService(
                 PreparedDirectory = o.Recognition.PreparedPath,
                 LoadLivenessModel = o.Liveness.Enabled,
             });
-            gallery = SqliteGalleryStore.Open(stores.GalleryPath);
+            gallery = SqliteGalleryStore.Open(stores.GalleryPath, stores.GalleryKey);
+        }
+        catch (InvalidDataException e) when (e.Message.Contains(GalleryKey.What, StringComparison.Ordinal))
+        {
+            // A missing or wrong template key: restarting cannot help, and a new key must never be made up here
+            // (the templates would be lost), so the daemon stops with the configuration exit code.
+            state.FatalError = $"cannot open the gallery: {e.Message}";
+            state.FatalIsConfiguration = true;
+            logger.LogCritical("{Error}", state.FatalError);
+            lifetime.StopApplication();
+            return;
         }
         catch (Exception e)
         {
@@ -438,6 +451,8 @@ public sealed class RecognitionService(
         }
         using var _ = stack;
         using var __ = gallery;
+        if (gallery.KeyCreated) logger.LogWarning("gallery: created a new template key {Key} (0600); back it up: without it the gallery cannot be read", stores.GalleryKey.Path);
+        if (gallery.EncryptedInPlace > 0) logger.LogInformation("gallery: encrypted {Count} plaintext templates in place", gallery.EncryptedInPlace);
         stack.Engine.WarmUp();
         stack.Matcher.Load(gallery.LoadTemplates(stack.Engine.ModelId));
         state.GallerySize = stack.Matcher.PersonCount;
@@ -446,7 +461,7 @@ public sealed class RecognitionService(
             stores.GalleryPath, stack.Matcher.PersonCount, stack.Matcher.TemplateCount,
             stale > 0 ? $" ({stale} from another model: re-enrol)" : "", stack.Engine.ModelId, stack.Embedder.Variant, stack.Embedder.Reason, stack.OrtVersion);
         using var pipeline = new AccessPipeline(stack.Engine, stack.Matcher, new GalleryDirectory(gallery), door,
-            CreateLiveness(o, stack), o.Access.ToOptions());
+            CreateLiveness(o, stack), o.Access.ToOptions() with { TimeZone = o.Site.ResolveTimeZone() });
         state.ModelsReady = true;
 
         var galleryStamp = gallery.ChangeStamp;

@@ -27,7 +27,7 @@ public sealed class SqliteGalleryStoreTests : IDisposable
         }
     }
 
-    private SqliteGalleryStore OpenStore() => SqliteGalleryStore.Open(_dbPath, _clock);
+    private SqliteGalleryStore OpenStore() => SqliteGalleryStore.Open(_dbPath, GalleryKey.File(Path.Combine(_dir, "template.key")), _clock);
 
     [Fact]
     public void Update_ChangesNameFlagAndValidity_KeepsTemplates_AndMovesTheChangeStamp()
@@ -49,14 +49,14 @@ public sealed class SqliteGalleryStoreTests : IDisposable
     }
 
     [Fact]
-    public void Open_CreatesDirectoryAndFile_WithSchemaVersion1()
+    public void Open_CreatesDirectoryAndFile_WithSchemaVersion2()
     {
         using (OpenStore())
         {
             Assert.True(File.Exists(_dbPath));
         }
 
-        Assert.Equal(1L, Scalar("PRAGMA user_version"));
+        Assert.Equal(2L, Scalar("PRAGMA user_version"));
     }
 
     [Fact]
@@ -341,7 +341,7 @@ public sealed class SqliteGalleryStoreTests : IDisposable
         var text = string.Join('\n', Enumerable.Range(0, 50).Select(i => $"line {i}: this is not a database"));
         File.WriteAllText(path, text);
 
-        var ex = Assert.Throws<InvalidDataException>(() => SqliteGalleryStore.Open(path));
+        var ex = Assert.Throws<InvalidDataException>(() => SqliteGalleryStore.Open(path, GalleryKey.File(Path.Combine(_dir, "template.key"))));
 
         Assert.Contains(path, ex.Message);
         Assert.Equal(text, File.ReadAllText(path));
