@@ -70,25 +70,35 @@ public sealed class CommandDaemon : IDisposable
             foreach (var f in new[] { $"{Base}/reply/#", $"{Base}/event/#", "tester/#" }) _client.Subscribe(f, 1);
             Wait.Until(() => subscribed.Count >= 3, "the tester's subscriptions");
 
-            _daemon = DaemonProcess.Start(output,
-            [
-                $"DeviceId={Device}", $"Storage:Path={_dir}", "Camera:Source=testsrc", "Door:Driver=sim", "Door:RelayLine=17",
-                $"Door:PulseMs={PulseMs}", "Mqtt:Host=127.0.0.1", $"Mqtt:Port={_broker.Port}", "TelemetrySeconds=0",
-                $"Commands:KeyFile={KeyFile}", "Commands:MaxPayloadBytes=4000000",
-                // The fuzz run provokes a thousand refusals; the security test must still see its events.
-                "Commands:SecurityEventsPerMinute=100000",
-            ]);
-            // Ready when a signed selftest is answered (the daemon subscribes once connected).
-            Wait.Until(() =>
-            {
-                var id = "ready-" + Guid.NewGuid().ToString("N")[..8];
-                Publish("selftest", Sign(id, "selftest", new JsonObject()));
-                var deadline = DateTime.UtcNow.AddSeconds(2);
-                while (DateTime.UtcNow < deadline) { if (_replies.ContainsKey(id)) return true; Thread.Sleep(50); }
-                return false;
-            }, "the daemon to answer a selftest", TimeSpan.FromSeconds(90));
+            StartDaemon(output);
         }
     }
+
+    /// <summary>Starts the daemon on this fixture's broker and state directory and waits until it answers a signed selftest.</summary>
+    public void StartDaemon(ITestOutputHelper output)
+    {
+        _daemon?.Dispose();
+        _daemon = DaemonProcess.Start(output,
+        [
+            $"DeviceId={Device}", $"Storage:Path={_dir}", "Camera:Source=testsrc", "Door:Driver=sim", "Door:RelayLine=17",
+            $"Door:PulseMs={PulseMs}", "Mqtt:Host=127.0.0.1", $"Mqtt:Port={_broker!.Port}", "TelemetrySeconds=0",
+            $"Commands:KeyFile={KeyFile}", "Commands:MaxPayloadBytes=4000000",
+            // The fuzz run provokes a thousand refusals; the security test must still see its events.
+            "Commands:SecurityEventsPerMinute=100000",
+        ]);
+        // Ready when a signed selftest is answered (the daemon subscribes once connected).
+        Wait.Until(() =>
+        {
+            var id = "ready-" + Guid.NewGuid().ToString("N")[..8];
+            Publish("selftest", Sign(id, "selftest", new JsonObject()));
+            var deadline = DateTime.UtcNow.AddSeconds(2);
+            while (DateTime.UtcNow < deadline) { if (_replies.ContainsKey(id)) return true; Thread.Sleep(50); }
+            return false;
+        }, "the daemon to answer a selftest", TimeSpan.FromSeconds(90));
+    }
+
+    /// <summary>The daemon's state directory (gallery.db, template.key, events.db, outbox.db).</summary>
+    public string StateDirectory => _dir;
 
     public byte[] Sign(string requestId, string verb, JsonObject args, long? ts = null, string? nonce = null, byte[]? key = null, string device = Device) =>
         CommandProtocol.Sign(key ?? Key, requestId, verb, device, ts ?? DateTimeOffset.UtcNow.ToUnixTimeSeconds(), nonce ?? CommandProtocol.NewNonce(), args);
