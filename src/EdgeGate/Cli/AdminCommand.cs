@@ -143,6 +143,18 @@ internal static class AdminCommand
         Add(new Command("enrol", "enrol a person from photos (all must be usable, or nothing is written)") { id, name, images, force },
             r => ("enrol", new JsonObject { ["id"] = r.GetValue(id), ["name"] = r.GetValue(name), ["images"] = Images(r.GetValue(images)!), ["force"] = r.GetValue(force) }));
 
+        var camId = new Argument<string>("id") { Description = "person id" };
+        var camName = new Argument<string>("name") { Description = "display name" };
+        var camFrames = new Option<int>("--frames") { Description = "good frames to collect (1..20)", DefaultValueFactory = _ => 5 };
+        var camTimeout = new Option<int>("--within") { Description = "seconds the door may take to collect them (1..60; keep --timeout above it)", DefaultValueFactory = _ => 15 };
+        var camForce = new Option<bool>("--force") { Description = "enrol even if the face matches someone else" };
+        Add(new Command("enrol-camera", "enrol the one person in front of the door's camera from its next good frames") { camId, camName, camFrames, camTimeout, camForce },
+            r => ("enrol_from_camera", new JsonObject
+            {
+                ["id"] = r.GetValue(camId), ["name"] = r.GetValue(camName), ["frames"] = r.GetValue(camFrames),
+                ["timeout_s"] = r.GetValue(camTimeout), ["force"] = r.GetValue(camForce),
+            }));
+
         var addId = new Option<string>("--id") { Description = "person id", Required = true };
         var addImages = new Argument<string[]>("images") { Description = "JPEG/PNG photos", Arity = ArgumentArity.OneOrMore };
         var addForce = new Option<bool>("--force") { Description = "add even if a face matches someone else" };

@@ -42,6 +42,7 @@ public static class DaemonServices
         services.AddSingleton<DoorService>();
         services.AddSingleton<MqttService>();
         services.AddSingleton<FrameFeed>();
+        services.AddSingleton<CameraEnrolment>();
         // Door first: nothing may decide to open before the relay is held (inactive) by us.
         services.AddHostedService(sp => sp.GetRequiredService<DoorService>());
         services.AddHostedService(sp => sp.GetRequiredService<MqttService>());
@@ -398,6 +399,7 @@ public sealed class RecognitionService(
     DaemonStores stores,
     DaemonState state,
     IHostApplicationLifetime lifetime,
+    CameraEnrolment cameraEnrolment,
     ILogger<RecognitionService> logger) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
@@ -493,6 +495,11 @@ public sealed class RecognitionService(
                         }
                         state.FrameProcessed(pipeline.LastFrame.Faces, pipeline.LastFrame.ProcessingMs);
                         foreach (var d in decisions) recorder.Record(d);
+                        if (cameraEnrolment.Wanted)
+                        {
+                            try { cameraEnrolment.Offer(frame.Image, stack.Engine); }
+                            catch (Exception e) { logger.LogError(e, "frame {Sequence} could not be analysed for enrol_from_camera", frame.Sequence); }
+                        }
                     }
                     if (Environment.TickCount64 >= nextGalleryCheck)
                     {

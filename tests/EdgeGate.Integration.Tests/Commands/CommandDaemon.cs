@@ -29,6 +29,9 @@ public sealed class CommandDaemon : IDisposable
     private int _replyCount;
 
     public string Base => $"edgegate/{Device}";
+
+    /// <summary>The daemon's camera (default the test pattern, which has no face); files loop.</summary>
+    public string CameraSource { get; init; } = "testsrc";
     public DaemonProcess Daemon => _daemon!;
     public IReadOnlyCollection<MqttMessageReceivedEventArgs> Messages => _messages;
     public int ReplyCount => Volatile.Read(ref _replyCount);
@@ -80,7 +83,7 @@ public sealed class CommandDaemon : IDisposable
         _daemon?.Dispose();
         _daemon = DaemonProcess.Start(output,
         [
-            $"DeviceId={Device}", $"Storage:Path={_dir}", "Camera:Source=testsrc", "Door:Driver=sim", "Door:RelayLine=17",
+            $"DeviceId={Device}", $"Storage:Path={_dir}", $"Camera:Source={CameraSource}", "Camera:Loop=true", "Door:Driver=sim", "Door:RelayLine=17",
             $"Door:PulseMs={PulseMs}", "Mqtt:Host=127.0.0.1", $"Mqtt:Port={_broker!.Port}", "TelemetrySeconds=0",
             $"Commands:KeyFile={KeyFile}", "Commands:MaxPayloadBytes=4000000",
             // The fuzz run provokes a thousand refusals; the security test must still see its events.
@@ -96,6 +99,13 @@ public sealed class CommandDaemon : IDisposable
             return false;
         }, "the daemon to answer a selftest", TimeSpan.FromSeconds(90));
     }
+
+    /// <summary>Waits until the daemon's models are loaded and its camera streams (commands are served before that).</summary>
+    public void WaitUntilRecognising() => Wait.Until(() =>
+    {
+        var r = Call("selftest", new JsonObject())["result"];
+        return (bool?)r?["models_loaded"] == true && (string?)r?["camera"] == "streaming";
+    }, "the daemon's models and camera", TimeSpan.FromSeconds(90));
 
     /// <summary>The daemon's state directory (gallery.db, template.key, events.db, outbox.db).</summary>
     public string StateDirectory => _dir;

@@ -233,6 +233,46 @@ public sealed class CommandEndToEndTests : IClassFixture<CommandDaemon>
     }
 
     [Fact]
+    public void EnrolFromCamera_WithNoFaceInView_TimesOut_WritesNothing_AndBadArgumentsAreRefused()
+    {
+        if (_faces is null) return;
+        _d.WaitUntilRecognising();
+        var reply = _d.Call("enrol_from_camera", new JsonObject { ["id"] = "cam-nobody", ["name"] = "Nobody", ["frames"] = 3, ["timeout_s"] = 2 });
+        Assert.Equal(CommandErrors.Timeout, Code(reply));
+        Assert.Equal((0, 3), ((int)reply["error"]!["collected"]!, (int)reply["error"]!["needed"]!));
+        Assert.True((int?)reply["error"]!["ignored"]!["no_face"] > 0, reply.ToJsonString());
+        Assert.Equal(CommandErrors.NotFound, Code(_d.Call("get", new JsonObject { ["id"] = "cam-nobody" })));
+        // Progress was published while it looked (the test pattern has no face).
+        Assert.Contains(_d.Messages, m => m.Topic == $"{_d.Base}/event/enrol_progress" && Encoding.UTF8.GetString(m.Payload).Contains("cam-nobody"));
+
+        Assert.Equal(CommandErrors.BadField, Code(_d.Call("enrol_from_camera", new JsonObject { ["id"] = "x", ["name"] = "X", ["frames"] = 0 })));
+        Assert.Equal(CommandErrors.BadField, Code(_d.Call("enrol_from_camera", new JsonObject { ["id"] = "x", ["name"] = "X", ["frames"] = 21 })));
+        Assert.Equal(CommandErrors.BadField, Code(_d.Call("enrol_from_camera", new JsonObject { ["id"] = "x", ["name"] = "X", ["timeout_s"] = 61 })));
+        Assert.Equal(CommandErrors.MissingField, Code(_d.Call("enrol_from_camera", new JsonObject { ["id"] = "x" })));
+    }
+
+    [Fact]
+    public void Schedule_IsValidatedPerField_StoredAndShown_AndClearedWithNull()
+    {
+        if (_faces is null) return;
+        Ok(_d.Call("enrol", new JsonObject { ["id"] = "sch-1", ["name"] = "Sched", ["images"] = new JsonArray(Photo("Angelina_Jolie/9.jpg")), ["force"] = true,
+            ["schedule"] = JsonNode.Parse("""{"fri":["13:00-17:00","08:00-12:00"],"sat":["22:00-06:00"]}""") }));
+        var got = Ok(_d.Call("get", new JsonObject { ["id"] = "sch-1" }));
+        Assert.Equal("""{"fri":["08:00-12:00","13:00-17:00"],"sat":["22:00-06:00"]}""", got["schedule"]!.ToJsonString());
+
+        var bad = _d.Call("update", new JsonObject { ["id"] = "sch-1", ["schedule"] = JsonNode.Parse("""{"mon":["8-18"],"xyz":[]}""") });
+        Assert.Equal(CommandErrors.BadField, Code(bad));
+        Assert.Equal(["schedule.mon[0]", "schedule.xyz"], bad["error"]!["details"]!.AsArray().Select(d => (string)d!["field"]!));
+        Assert.Equal(["bad_range", "bad_day"], bad["error"]!["details"]!.AsArray().Select(d => (string)d!["code"]!));
+        Assert.Equal(CommandErrors.BadField, Code(_d.Call("update", new JsonObject { ["id"] = "sch-1", ["schedule"] = new JsonObject() })));
+        Assert.NotNull(Ok(_d.Call("get", new JsonObject { ["id"] = "sch-1" }))["schedule"]); // unchanged by the refusals
+
+        var cleared = Ok(_d.Call("update", new JsonObject { ["id"] = "sch-1", ["schedule"] = null }));
+        Assert.Null(cleared["schedule"]);
+        Ok(_d.Call("delete", new JsonObject { ["id"] = "sch-1" }));
+    }
+
+    [Fact]
     public void Fuzz_MutatedAndRandomPayloads_AreEachAnsweredOrDroppedWithAReason_AndTheDaemonSurvives()
     {
         if (_faces is null) return;
