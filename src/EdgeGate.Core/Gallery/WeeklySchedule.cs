@@ -25,7 +25,7 @@ public sealed record ScheduleError(string Field, string Code, string Message);
 /// door sign means: "08:00-18:00" is 08:00–18:00 on the clock on the day the clocks change too. A range inside the hour
 /// skipped in spring never matches on that day; the hour repeated in autumn matches twice.
 /// </remarks>
-public sealed class WeeklySchedule
+public sealed class WeeklySchedule : IEquatable<WeeklySchedule>
 {
     public static readonly IReadOnlyList<string> DayNames = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
     public const int MaxRangesPerDay = 8;
@@ -123,6 +123,11 @@ public sealed class WeeklySchedule
     }
 
     public override string ToString() => ToJson();
+
+    // Value equality, so a Person read back from the gallery equals the one that was written.
+    public bool Equals(WeeklySchedule? other) => other is not null && Ranges.SequenceEqual(other.Ranges);
+    public override bool Equals(object? obj) => Equals(obj as WeeklySchedule);
+    public override int GetHashCode() => ToJson().GetHashCode(StringComparison.Ordinal);
 
     internal static string Format(TimeSpan t) => t == TimeSpan.FromHours(24) ? "24:00" : t.ToString(@"hh\:mm", CultureInfo.InvariantCulture);
 

@@ -455,6 +455,7 @@ public sealed class RecognitionService(
         using var __ = gallery;
         if (gallery.KeyCreated) logger.LogWarning("gallery: created a new template key {Key} (0600); back it up: without it the gallery cannot be read", stores.GalleryKey.Path);
         if (gallery.EncryptedInPlace > 0) logger.LogInformation("gallery: encrypted {Count} plaintext templates in place", gallery.EncryptedInPlace);
+        logger.LogInformation("schedules are read in time zone {Zone}", o.Site.ResolveTimeZone().Id);
         stack.Engine.WarmUp();
         stack.Matcher.Load(gallery.LoadTemplates(stack.Engine.ModelId));
         state.GallerySize = stack.Matcher.PersonCount;

@@ -115,6 +115,8 @@ public class WeeklyScheduleTests
         var s = Parse("""{"SAT":["22:00-06:00"],"mon":["13:00-17:00","08:00-12:00"]}""");
         Assert.Equal("""{"mon":["08:00-12:00","13:00-17:00"],"sat":["22:00-06:00"]}""", s.ToJson());
         Assert.Equal(s.ToJson(), WeeklySchedule.FromJson(s.ToJson()).ToJson());
+        Assert.Equal(s, WeeklySchedule.FromJson(s.ToJson()));
+        Assert.NotEqual(s, WeeklySchedule.FromJson("""{"mon":["08:00-12:00"]}"""));
     }
 
     [Theory]

@@ -49,6 +49,24 @@ public sealed class SqliteGalleryStoreTests : IDisposable
     }
 
     [Fact]
+    public void Schedule_RoundTripsThroughEnrolAndUpdate_SurvivesReopen_AndIsClearedWithNull()
+    {
+        var schedule = WeeklySchedule.FromJson("""{"sat":["22:00-06:00"],"mon":["08:00-18:00"]}""");
+        using (var store = OpenStore())
+        {
+            var outcome = store.Enrol(new PersonEnrolment("p1", "P", Schedule: schedule), [new NewTemplate(ModelA, [1f, 0f], 0.9f)]);
+            Assert.Equal(schedule, outcome.Person.Schedule);
+            Assert.Equal(outcome.Person, store.GetPerson("p1"));
+        }
+        using (var store = OpenStore())
+        {
+            Assert.Equal("""{"mon":["08:00-18:00"],"sat":["22:00-06:00"]}""", store.GetPerson("p1")!.Schedule!.ToJson());
+            Assert.Null(store.Update("p1", p => p with { Schedule = null })!.Schedule);
+            Assert.Null(store.GetPerson("p1")!.Schedule);
+        }
+    }
+
+    [Fact]
     public void Open_CreatesDirectoryAndFile_WithSchemaVersion2()
     {
         using (OpenStore())
