@@ -90,7 +90,7 @@ run_daemon() {
   local name=$1 source=$2; shift 2
   local dir=$work/$name sets=() s
   mkdir -p "$dir"
-  cp "$work/enrol/"gallery.db* "$dir/"
+  cp "$work/enrol/"gallery.db* "$work/enrol/template.key" "$dir/"   # the key the CLI created beside the gallery
   for s in "${extra_sets[@]}" "$@"; do sets+=(--set "$s"); done
   mosquitto_sub -h 127.0.0.1 -p "$port" -v -t 'edgegate/bench/#' > "$dir/mqtt.log" 2>&1 & sub_pid=$!
   sleep 0.2

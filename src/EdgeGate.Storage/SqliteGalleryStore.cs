@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
 using EdgeGate.Core.Gallery;
 using Microsoft.Data.Sqlite;
 
@@ -20,6 +22,15 @@ namespace EdgeGate.Storage;
 /// Times are stored as unix milliseconds (UTC), so values read back are truncated to the millisecond.
 /// Person ids compare ordinally (SQLite BINARY collation): "Ann" and "ann" are different people.
 /// </para>
+/// <para>
+/// Privacy at rest: opened with a <see cref="GalleryKey"/>, every template is sealed with AES-256-GCM (a random 96-bit
+/// nonce per blob; the template id, person id, model id and dimension as associated data, so a blob moved to another
+/// row fails to open). A plaintext gallery is encrypted in place, in one transaction, the first time it is opened
+/// with a key. Person ids, names, validity and schedules stay in clear (list must work, and they are what the audit
+/// log shows anyway). <c>secure_delete</c> is on, so deleted rows are overwritten with zeros, not just unlinked.
+/// Opened without a key (tests and tools only) templates are written in clear, and a gallery holding encrypted
+/// templates is refused.
+/// </para>
 /// </remarks>
 public sealed class SqliteGalleryStore : IGalleryStore
 {
@@ -27,48 +38,83 @@ public sealed class SqliteGalleryStore : IGalleryStore
     public const int MaxNameLength = 256;
 
     /// <summary>Schema version this build writes; stored in <c>PRAGMA user_version</c>.</summary>
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
 
     // Marks the file as ours so that some other application's SQLite database is refused instead of
     // having gallery tables quietly added to it. ASCII "EdGa".
     private const int ApplicationId = 0x45644761;
 
 
-    private const string PersonColumns = "id, name, enabled, valid_from, valid_until, created_at, updated_at";
+    private const string PersonColumns = "id, name, enabled, valid_from, valid_until, created_at, updated_at, schedule";
+
+    // Sealed template blob: version byte, nonce, ciphertext (dim × 4 bytes), tag.
+    private const byte SealedVersion = 1;
+    private const int NonceBytes = 12;
+    private const int TagBytes = 16;
+    private const int SealOverhead = 1 + NonceBytes + TagBytes;
+    private static readonly byte[] KeyCheckAd = Encoding.ASCII.GetBytes("edgegate gallery key check v1");
     private const string TemplateColumns = "id, person_id, model_id, dim, embedding, quality, created_at";
 
     private readonly Lock _gate = new();
     private readonly SqliteConnection _connection;
     private readonly TimeProvider _time;
+    private readonly AesGcm? _aes;
     private bool _disposed;
     private long _ownWrites;
 
-    private SqliteGalleryStore(SqliteConnection connection, TimeProvider time, string path)
+    private SqliteGalleryStore(SqliteConnection connection, TimeProvider time, string path, AesGcm? aes, GalleryKey? key, bool keyCreated, int encryptedInPlace)
     {
         _connection = connection;
         _time = time;
+        _aes = aes;
         Path = path;
+        Key = key;
+        KeyCreated = keyCreated;
+        EncryptedInPlace = encryptedInPlace;
     }
+
+    /// <summary>The key the templates are sealed with; null = templates in clear (tests and tools only).</summary>
+    public GalleryKey? Key { get; }
+
+    /// <summary>True when opening wrote a new key file (a new gallery, or a plaintext one being encrypted).</summary>
+    public bool KeyCreated { get; }
+
+    /// <summary>How many plaintext templates were encrypted in place when the gallery was opened.</summary>
+    public int EncryptedInPlace { get; }
 
     /// <summary>Full path of the database file.</summary>
     public string Path { get; }
 
     /// <summary>
     /// Opens the gallery at <paramref name="path"/>, creating the directory, the file and the schema as needed.
+    /// With <paramref name="key"/> (always, outside tests) templates are sealed with it; see the remarks on the class.
     /// </summary>
     /// <exception cref="InvalidDataException">
     /// The file is not a SQLite database, is corrupt, is some other application's database, or was written by a
-    /// newer schema version.
+    /// newer schema version; or the key is missing, open to others or wrong (nothing is changed then); or there is no
+    /// key and the gallery holds encrypted templates.
     /// </exception>
     /// <exception cref="IOException">The file could not be opened or initialised (permissions, read-only, disk full).</exception>
-    public static SqliteGalleryStore Open(string path, TimeProvider? timeProvider = null)
+    public static SqliteGalleryStore Open(string path, GalleryKey? key, TimeProvider? timeProvider = null)
     {
+        byte[]? aesKey = null;
+        var created = false;
+        var encrypted = 0;
         var connection = SqliteFiles.Open(path, "Gallery file", (c, full) =>
         {
             ConfigureConnection(c);
             Migrate(c, full);
+            if (key is null)
+            {
+                if (CountSealed(c) is > 0 and var n)
+                    throw new InvalidDataException($"Gallery file '{full}' holds {n} encrypted templates; it needs its {GalleryKey.What}.");
+                return;
+            }
+            aesKey = key.Resolve(CountSealed(c), full, out created);
+            encrypted = SealInPlace(c, aesKey, key, full);
         }, out var fullPath);
-        return new SqliteGalleryStore(connection, timeProvider ?? TimeProvider.System, fullPath);
+        return new SqliteGalleryStore(connection, timeProvider ?? TimeProvider.System, fullPath,
+            aesKey is null ? null : new AesGcm(aesKey, TagBytes), key, created, encrypted);
     }
 
     public EnrolOutcome Enrol(PersonEnrolment person, IReadOnlyList<NewTemplate> templates)
@@ -79,8 +125,6 @@ public sealed class SqliteGalleryStore : IGalleryStore
         var dim = templates[0].Embedding.Length;
         var modelIds = templates.Select(t => t.ModelId).Distinct(StringComparer.Ordinal).ToArray();
 
-        // Serialise before taking the lock: the work under the lock should be database work only.
-        var blobs = templates.Select(t => ToBlob(t.Embedding)).ToArray();
 
         lock (_gate)
         {
@@ -115,14 +159,15 @@ public sealed class SqliteGalleryStore : IGalleryStore
 
                 using (var upsert = Command(
                     """
-                    INSERT INTO persons (id, name, enabled, valid_from, valid_until, created_at, updated_at)
-                    VALUES ($id, $name, $enabled, $from, $until, $now, $now)
+                    INSERT INTO persons (id, name, enabled, valid_from, valid_until, created_at, updated_at, schedule)
+                    VALUES ($id, $name, $enabled, $from, $until, $now, $now, $schedule)
                     ON CONFLICT (id) DO UPDATE SET
                         name = excluded.name,
                         enabled = excluded.enabled,
                         valid_from = excluded.valid_from,
                         valid_until = excluded.valid_until,
-                        updated_at = excluded.updated_at
+                        updated_at = excluded.updated_at,
+                        schedule = excluded.schedule
                     """, tx))
                 {
                     upsert.Parameters.AddWithValue("$id", person.Id);
@@ -130,18 +175,27 @@ public sealed class SqliteGalleryStore : IGalleryStore
                     upsert.Parameters.AddWithValue("$enabled", person.Enabled ? 1 : 0);
                     upsert.Parameters.AddWithValue("$from", ToDb(person.ValidFrom));
                     upsert.Parameters.AddWithValue("$until", ToDb(person.ValidUntil));
+                    upsert.Parameters.AddWithValue("$schedule", (object?)person.Schedule?.ToJson() ?? DBNull.Value);
                     upsert.Parameters.AddWithValue("$now", now);
                     upsert.ExecuteNonQuery();
                 }
 
+                // The id is part of the sealed blob's associated data, so it is chosen before the insert (under the write
+                // lock nobody else can take it); AUTOINCREMENT's sequence keeps ids of deleted templates unused.
+                long nextId;
+                using (var seq = Command(
+                    "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'templates'), 0), COALESCE((SELECT MAX(id) FROM templates), 0))", tx))
+                {
+                    nextId = (long)seq.ExecuteScalar()! + 1;
+                }
                 var ids = new long[templates.Count];
                 using (var insert = Command(
                     """
-                    INSERT INTO templates (person_id, model_id, dim, embedding, quality, created_at)
-                    VALUES ($person, $model, $dim, $embedding, $quality, $now)
-                    RETURNING id
+                    INSERT INTO templates (id, person_id, model_id, dim, embedding, quality, created_at)
+                    VALUES ($id, $person, $model, $dim, $embedding, $quality, $now)
                     """, tx))
                 {
+                    var pId = insert.Parameters.Add("$id", SqliteType.Integer);
                     var pPerson = insert.Parameters.Add("$person", SqliteType.Text);
                     var pModel = insert.Parameters.Add("$model", SqliteType.Text);
                     var pDim = insert.Parameters.Add("$dim", SqliteType.Integer);
@@ -153,10 +207,12 @@ public sealed class SqliteGalleryStore : IGalleryStore
                     pNow.Value = now;
                     for (var i = 0; i < templates.Count; i++)
                     {
+                        ids[i] = nextId + i;
+                        pId.Value = ids[i];
                         pModel.Value = templates[i].ModelId;
-                        pEmbedding.Value = blobs[i];
+                        pEmbedding.Value = Seal(ToBlob(templates[i].Embedding), ids[i], person.Id, templates[i].ModelId, dim);
                         pQuality.Value = (double)templates[i].Quality;
-                        ids[i] = (long)insert.ExecuteScalar()!;
+                        insert.ExecuteNonQuery();
                     }
                 }
 
@@ -192,11 +248,19 @@ public sealed class SqliteGalleryStore : IGalleryStore
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            // Templates go by ON DELETE CASCADE (foreign_keys is on for this connection).
+            // Templates go by ON DELETE CASCADE (foreign_keys is on for this connection); secure_delete zeroes the
+            // freed bytes in the pages that are written.
             using var cmd = Command("DELETE FROM persons WHERE id = $id");
             cmd.Parameters.AddWithValue("$id", personId);
             var deleted = cmd.ExecuteNonQuery() > 0;
-            if (deleted) _ownWrites++;
+            if (deleted)
+            {
+                _ownWrites++;
+                // Until a checkpoint the old pages (the name in clear) are still in the main file and the WAL. Best
+                // effort: a reader in another process can hold the checkpoint back, and the next one completes it.
+                try { ExecuteNonQuery(_connection, "PRAGMA wal_checkpoint(TRUNCATE)"); }
+                catch (SqliteException) { }
+            }
             return deleted;
         }
     }
@@ -216,15 +280,16 @@ public sealed class SqliteGalleryStore : IGalleryStore
             var found = QueryPersons($"SELECT {PersonColumns} FROM persons WHERE id = $id", personId, tx);
             if (found.Count == 0) return null;
             var updated = change(found[0]);
-            ValidatePerson(new PersonEnrolment(personId, updated.Name, updated.Enabled, updated.ValidFrom, updated.ValidUntil));
+            ValidatePerson(new PersonEnrolment(personId, updated.Name, updated.Enabled, updated.ValidFrom, updated.ValidUntil, updated.Schedule));
             using (var cmd = Command(
-                "UPDATE persons SET name = $name, enabled = $enabled, valid_from = $from, valid_until = $until, updated_at = $now WHERE id = $id", tx))
+                "UPDATE persons SET name = $name, enabled = $enabled, valid_from = $from, valid_until = $until, schedule = $schedule, updated_at = $now WHERE id = $id", tx))
             {
                 cmd.Parameters.AddWithValue("$id", personId);
                 cmd.Parameters.AddWithValue("$name", updated.Name);
                 cmd.Parameters.AddWithValue("$enabled", updated.Enabled ? 1 : 0);
                 cmd.Parameters.AddWithValue("$from", ToDb(updated.ValidFrom));
                 cmd.Parameters.AddWithValue("$until", ToDb(updated.ValidUntil));
+                cmd.Parameters.AddWithValue("$schedule", (object?)updated.Schedule?.ToJson() ?? DBNull.Value);
                 cmd.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
                 cmd.ExecuteNonQuery();
             }
@@ -316,6 +381,7 @@ public sealed class SqliteGalleryStore : IGalleryStore
             _disposed = true;
             // Closing the last connection checkpoints the WAL and removes the -wal/-shm side files.
             _connection.Dispose();
+            _aes?.Dispose();
         }
     }
 
@@ -331,6 +397,9 @@ public sealed class SqliteGalleryStore : IGalleryStore
 
         // Off by default in SQLite, and per connection: without it deleting a person would orphan templates.
         ExecuteNonQuery(connection, "PRAGMA foreign_keys = ON");
+
+        // A deleted person's rows are overwritten with zeros rather than left in free space ("delete removes everything").
+        ExecuteNonQuery(connection, "PRAGMA secure_delete = ON");
     }
 
     private static void Migrate(SqliteConnection connection, string path)
@@ -393,6 +462,172 @@ public sealed class SqliteGalleryStore : IGalleryStore
             cmd.ExecuteNonQuery();
             tx.Commit();
         }
+
+        if (version < 2)
+        {
+            // v2: sealed templates (the length check must admit their overhead; SQLite cannot alter a CHECK, so the table
+            // is rebuilt, keeping its AUTOINCREMENT sequence), schedules, and a table for the key check.
+            using var tx = connection.BeginTransaction();
+            using var cmd = connection.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText =
+                $"""
+                CREATE TEMP TABLE old_sequence AS SELECT seq FROM sqlite_sequence WHERE name = 'templates';
+                CREATE TABLE templates_v2 (
+                    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+                    person_id  TEXT    NOT NULL REFERENCES persons (id) ON DELETE CASCADE,
+                    model_id   TEXT    NOT NULL,
+                    dim        INTEGER NOT NULL CHECK (dim > 0),
+                    embedding  BLOB    NOT NULL CHECK (length(embedding) IN (dim * 4, dim * 4 + {SealOverhead})),
+                    quality    REAL    NOT NULL,
+                    created_at INTEGER NOT NULL
+                );
+                INSERT INTO templates_v2 (id, person_id, model_id, dim, embedding, quality, created_at)
+                    SELECT id, person_id, model_id, dim, embedding, quality, created_at FROM templates;
+                DROP TABLE templates;
+                ALTER TABLE templates_v2 RENAME TO templates;
+                DELETE FROM sqlite_sequence WHERE name = 'templates';
+                INSERT INTO sqlite_sequence (name, seq)
+                    SELECT 'templates', MAX(COALESCE((SELECT seq FROM old_sequence), 0), COALESCE((SELECT MAX(id) FROM templates), 0));
+                DROP TABLE temp.old_sequence;
+                CREATE INDEX ix_templates_model_id ON templates (model_id);
+                CREATE INDEX ix_templates_person_id ON templates (person_id);
+                ALTER TABLE persons ADD COLUMN schedule TEXT NULL;
+                CREATE TABLE gallery_meta (
+                    name  TEXT NOT NULL PRIMARY KEY,
+                    value BLOB NOT NULL
+                );
+                PRAGMA user_version = 2;
+                """;
+            cmd.ExecuteNonQuery();
+            tx.Commit();
+        }
+    }
+
+    private static long CountSealed(SqliteConnection connection) =>
+        Convert.ToInt64(ExecuteScalar(connection, "SELECT COUNT(*) FROM templates WHERE length(embedding) <> dim * 4"));
+
+    /// <summary>
+    /// Checks the key against the gallery (a sealed check value, or failing that a sealed template) and seals every
+    /// template still in clear, all in one transaction; then rewrites the file so no page keeps the plaintext.
+    /// </summary>
+    /// <returns>how many templates were sealed.</returns>
+    private static int SealInPlace(SqliteConnection connection, byte[] aesKey, GalleryKey key, string path)
+    {
+        using var aes = new AesGcm(aesKey, TagBytes);
+        var wrongKey = $"{GalleryKey.What} '{key.Path}' is not the key gallery '{path}' was encrypted with; nothing was changed";
+        var sealedCount = 0;
+        using (var tx = connection.BeginTransaction())
+        {
+            using (var check = connection.CreateCommand())
+            {
+                check.Transaction = tx;
+                check.CommandText = "SELECT value FROM gallery_meta WHERE name = 'key_check'";
+                if (check.ExecuteScalar() is byte[] stored)
+                {
+                    if (!TryOpen(aes, stored, KeyCheckAd, out _)) throw new InvalidDataException(wrongKey);
+                }
+                else
+                {
+                    check.CommandText = "SELECT id, person_id, model_id, dim, embedding FROM templates WHERE length(embedding) <> dim * 4 LIMIT 1";
+                    using (var reader = check.ExecuteReader())
+                    {
+                        if (reader.Read() && !TryOpen(aes, reader.GetFieldValue<byte[]>(4),
+                                AssociatedData(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3)), out _))
+                            throw new InvalidDataException(wrongKey);
+                    }
+                    check.CommandText = "INSERT INTO gallery_meta (name, value) VALUES ('key_check', $value)";
+                    check.Parameters.AddWithValue("$value", SealWith(aes, new byte[32], KeyCheckAd));
+                    check.ExecuteNonQuery();
+                }
+            }
+
+            var plain = new List<(long Id, string Person, string Model, int Dim, byte[] Blob)>();
+            using (var select = connection.CreateCommand())
+            {
+                select.Transaction = tx;
+                select.CommandText = "SELECT id, person_id, model_id, dim, embedding FROM templates WHERE length(embedding) = dim * 4";
+                using var reader = select.ExecuteReader();
+                while (reader.Read())
+                    plain.Add((reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetFieldValue<byte[]>(4)));
+            }
+            using (var update = connection.CreateCommand())
+            {
+                update.Transaction = tx;
+                update.CommandText = "UPDATE templates SET embedding = $blob WHERE id = $id";
+                var pBlob = update.Parameters.Add("$blob", SqliteType.Blob);
+                var pId = update.Parameters.Add("$id", SqliteType.Integer);
+                foreach (var t in plain)
+                {
+                    pBlob.Value = SealWith(aes, t.Blob, AssociatedData(t.Id, t.Person, t.Model, t.Dim));
+                    pId.Value = t.Id;
+                    update.ExecuteNonQuery();
+                    CryptographicOperations.ZeroMemory(t.Blob);
+                }
+            }
+            tx.Commit();
+            sealedCount = plain.Count;
+        }
+
+        if (sealedCount > 0)
+        {
+            // The old plaintext pages may sit in free pages, in the WAL and in unused parts of rewritten pages: VACUUM
+            // rebuilds the file from the live rows, and the checkpoint writes it back and empties the WAL. Both need
+            // the file to themselves; if another process holds it they are skipped and the data is still sealed.
+            try
+            {
+                ExecuteNonQuery(connection, "VACUUM");
+                ExecuteNonQuery(connection, "PRAGMA wal_checkpoint(TRUNCATE)");
+            }
+            catch (SqliteException)
+            {
+            }
+        }
+        return sealedCount;
+    }
+
+    /// <summary>
+    /// What a template blob is bound to: moving it to another row, person or model makes it fail to open. Length
+    /// prefixes keep the encoding unambiguous for any id.
+    /// </summary>
+    private static byte[] AssociatedData(long templateId, string personId, string modelId, int dim) =>
+        Encoding.UTF8.GetBytes($"edgegate template v1\n{templateId}\n{dim}\n{personId.Length}:{personId}\n{modelId.Length}:{modelId}");
+
+    private static byte[] SealWith(AesGcm aes, byte[] plaintext, byte[] associatedData)
+    {
+        var blob = new byte[plaintext.Length + SealOverhead];
+        blob[0] = SealedVersion;
+        var nonce = blob.AsSpan(1, NonceBytes);
+        RandomNumberGenerator.Fill(nonce);
+        aes.Encrypt(nonce, plaintext, blob.AsSpan(1 + NonceBytes, plaintext.Length), blob.AsSpan(1 + NonceBytes + plaintext.Length, TagBytes), associatedData);
+        return blob;
+    }
+
+    private static bool TryOpen(AesGcm aes, byte[] blob, byte[] associatedData, out byte[] plaintext)
+    {
+        plaintext = [];
+        if (blob.Length < SealOverhead || blob[0] != SealedVersion) return false;
+        var length = blob.Length - SealOverhead;
+        var result = new byte[length];
+        try
+        {
+            aes.Decrypt(blob.AsSpan(1, NonceBytes), blob.AsSpan(1 + NonceBytes, length), blob.AsSpan(1 + NonceBytes + length, TagBytes), result, associatedData);
+        }
+        catch (AuthenticationTagMismatchException)
+        {
+            return false;
+        }
+        plaintext = result;
+        return true;
+    }
+
+    /// <summary>Seals a template blob with this store's key; in clear when the store has none.</summary>
+    private byte[] Seal(byte[] plaintext, long templateId, string personId, string modelId, int dim)
+    {
+        if (_aes is null) return plaintext;
+        var blob = SealWith(_aes, plaintext, AssociatedData(templateId, personId, modelId, dim));
+        CryptographicOperations.ZeroMemory(plaintext);
+        return blob;
     }
 
     private static void ValidateEnrolment(PersonEnrolment person, IReadOnlyList<NewTemplate> templates)
@@ -427,6 +662,11 @@ public sealed class SqliteGalleryStore : IGalleryStore
         if (person.Name.Length > MaxNameLength)
         {
             throw new ArgumentException($"Person name is longer than {MaxNameLength} characters.", nameof(person));
+        }
+
+        if (person.Schedule is { Ranges.Count: 0 })
+        {
+            throw new ArgumentException("A schedule must allow at least one range (clear it with null for \"any time\").", nameof(person));
         }
 
         // An empty window would make the person silently never valid; that is always a typo, not a policy.
@@ -502,7 +742,8 @@ public sealed class SqliteGalleryStore : IGalleryStore
                 ValidFrom: reader.IsDBNull(3) ? null : FromDb(reader.GetInt64(3)),
                 ValidUntil: reader.IsDBNull(4) ? null : FromDb(reader.GetInt64(4)),
                 CreatedAt: FromDb(reader.GetInt64(5)),
-                UpdatedAt: FromDb(reader.GetInt64(6))));
+                UpdatedAt: FromDb(reader.GetInt64(6)),
+                Schedule: reader.IsDBNull(7) ? null : ReadSchedule(reader.GetString(7), reader.GetString(0))));
         }
 
         return result;
@@ -518,16 +759,40 @@ public sealed class SqliteGalleryStore : IGalleryStore
         {
             var id = reader.GetInt64(0);
             var dim = reader.GetInt32(3);
+            var personId = reader.GetString(1);
+            var modelId = reader.GetString(2);
             result.Add(new FaceTemplate(
                 Id: id,
-                PersonId: reader.GetString(1),
-                ModelId: reader.GetString(2),
-                Embedding: FromBlob(reader.GetFieldValue<byte[]>(4), dim, id),
+                PersonId: personId,
+                ModelId: modelId,
+                Embedding: FromBlob(Unseal(reader.GetFieldValue<byte[]>(4), id, personId, modelId, dim), dim, id),
                 Quality: (float)reader.GetDouble(5),
                 CreatedAt: FromDb(reader.GetInt64(6))));
         }
 
         return result;
+    }
+
+    private byte[] Unseal(byte[] blob, long templateId, string personId, string modelId, int dim)
+    {
+        if (blob.Length == dim * sizeof(float)) return blob;
+        if (_aes is null)
+            throw new InvalidDataException($"Template {templateId} is encrypted and this gallery was opened without its {GalleryKey.What}.");
+        if (!TryOpen(_aes, blob, AssociatedData(templateId, personId, modelId, dim), out var plaintext))
+            throw new InvalidDataException($"Template {templateId} failed authentication: it was altered, or moved from another row.");
+        return plaintext;
+    }
+
+    private static WeeklySchedule ReadSchedule(string json, string personId)
+    {
+        try
+        {
+            return WeeklySchedule.FromJson(json);
+        }
+        catch (Exception e) when (e is FormatException or System.Text.Json.JsonException)
+        {
+            throw new InvalidDataException($"Person '{personId}' has a corrupt schedule: {e.Message}", e);
+        }
     }
 
     private SqliteCommand Command(string sql, SqliteTransaction? tx = null)

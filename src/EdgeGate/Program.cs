@@ -23,6 +23,11 @@ public static class Program
             Recursive = true,
             DefaultValueFactory = _ => GalleryCommands.DefaultGalleryPath(),
         };
+        var templateKey = new Option<string?>("--template-key")
+        {
+            Description = "key file the gallery's templates are encrypted with (default: $EDGEGATE_TEMPLATE_KEY or template.key beside the gallery; created 0600 for a gallery without encrypted templates)",
+            Recursive = true,
+        };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime intra-op threads (0 = one per core)", Recursive = true, DefaultValueFactory = _ => 1 };
         var embedderVariant = new Option<string>("--embedder")
         {
@@ -35,6 +40,7 @@ public static class Program
         var root = new RootCommand("EdgeGate: face recognition for a door. `run` is the daemon; the other verbs work on still images. See README.");
         root.Options.Add(json);
         root.Options.Add(gallery);
+        root.Options.Add(templateKey);
         root.Options.Add(threads);
         root.Options.Add(embedderVariant);
 
@@ -47,7 +53,7 @@ public static class Program
         enrol.SetAction(r => Run(r, json, () =>
         {
             using var stack = Stack(r, threads);
-            using var store = SqliteGalleryStore.Open(r.GetValue(gallery)!);
+            using var store = OpenGallery(r, gallery, templateKey);
             return GalleryCommands.Enrol(stack, store, r.GetValue(id)!, r.GetValue(name)!, r.GetValue(images)!, r.GetValue(frameAt));
         }, o => AnsiConsole.MarkupLine($"{((bool)o["created"]! ? "enrolled" : "updated")} [green]{Markup.Escape((string)o["id"]!)}[/] ({Markup.Escape((string)o["name"]!)}): +{o["templates_added"]} templates, {o["templates_total"]} in total")));
 
@@ -56,7 +62,7 @@ public static class Program
         var delete = new Command("delete", "remove a person and all their templates") { deleteId };
         delete.SetAction(r => Run(r, json, () =>
         {
-            using var store = SqliteGalleryStore.Open(r.GetValue(gallery)!);
+            using var store = OpenGallery(r, gallery, templateKey);
             var personId = r.GetValue(deleteId)!;
             if (!store.Delete(personId)) throw new CliError("not_found", $"no person with id '{personId}'");
             return new JsonObject { ["id"] = personId, ["deleted"] = true };
@@ -66,7 +72,7 @@ public static class Program
         var list = new Command("list", "list enrolled people");
         list.SetAction(r => Run(r, json, () =>
         {
-            using var store = SqliteGalleryStore.Open(r.GetValue(gallery)!);
+            using var store = OpenGallery(r, gallery, templateKey);
             return GalleryCommands.List(store);
         }, GalleryCommands.PrintList));
 
@@ -98,7 +104,7 @@ public static class Program
         identify.SetAction(r => Run(r, json, () =>
         {
             using var stack = Stack(r, threads);
-            using var store = SqliteGalleryStore.Open(r.GetValue(gallery)!);
+            using var store = OpenGallery(r, gallery, templateKey);
             return GalleryCommands.Identify(stack, store, r.GetValue(probe)!);
         }, o => AnsiConsole.MarkupLine((bool)o["recognised"]!
             ? $"[green]{Markup.Escape((string)o["person"]!["id"]!)}[/] ({Markup.Escape((string?)o["person"]!["name"] ?? "")}), similarity {o["similarity"]}, P(same) {o["p_same"]}"
@@ -130,7 +136,7 @@ public static class Program
         import.SetAction(r => Run(r, json, () =>
         {
             using var stack = Stack(r, threads);
-            using var store = SqliteGalleryStore.Open(r.GetValue(gallery)!);
+            using var store = OpenGallery(r, gallery, templateKey);
             return ImportCommand.Import(stack, store, r.GetValue(importRoot)!, progress: !r.GetValue(json) && !Console.IsOutputRedirected);
         }, o => AnsiConsole.MarkupLine($"imported [green]{o["people"]}[/] people ({o["templates_added"]} templates); {((JsonArray)o["skipped_images"]!).Count} photos skipped, {((JsonArray)o["failed_people"]!).Count} people without a usable photo")));
 
@@ -211,6 +217,15 @@ public static class Program
         root.Subcommands.Add(AdminCommand.Build(json));
         root.Subcommands.Add(Cli.SelfTest.SelfTestCommand.Build(json));
         return root;
+    }
+
+    /// <summary>The gallery with its template key, found as <c>--template-key</c> / README "Privacy at rest" say.</summary>
+    private static SqliteGalleryStore OpenGallery(ParseResult r, Option<string> gallery, Option<string?> templateKey)
+    {
+        var path = r.GetValue(gallery)!;
+        var keyPath = r.GetValue(templateKey)
+            ?? (Environment.GetEnvironmentVariable("EDGEGATE_TEMPLATE_KEY") is { Length: > 0 } env ? env : GalleryKey.DefaultPathFor(path));
+        return SqliteGalleryStore.Open(path, GalleryKey.File(keyPath));
     }
 
     private static FaceStack Stack(ParseResult r, Option<int> threads) =>

@@ -25,6 +25,9 @@ public enum DenyReason
 
     /// <summary>The decision was to open but the relay could not be driven; the door stayed locked.</summary>
     DoorFault,
+
+    /// <summary>A known, enabled, valid person outside their weekly schedule (in the site's time zone).</summary>
+    OutsideSchedule,
 }
 
 public static class DenyReasons
@@ -38,6 +41,7 @@ public static class DenyReasons
         DenyReason.Spoof => "spoof",
         DenyReason.LivenessTimeout => "liveness_timeout",
         DenyReason.DoorFault => "door_fault",
+        DenyReason.OutsideSchedule => "outside_schedule",
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
     };
 }

@@ -39,6 +39,9 @@ public sealed record AccessOptions
     /// <summary>Embeddings per frame at most (largest faces first): each costs tens of ms on a Pi.</summary>
     public int MaxEmbeddingsPerFrame { get; init; } = 2;
 
+    /// <summary>The site's time zone: people's weekly schedules are wall-clock times in it (<c>EdgeGate:Site:TimeZone</c>).</summary>
+    public TimeZoneInfo TimeZone { get; init; } = TimeZoneInfo.Local;
+
     public IEnumerable<string> Validate(string prefix = "EdgeGate:Access")
     {
         if (UnknownAfterEmbeddings < 1) yield return $"{prefix}:UnknownAfterEmbeddings must be at least 1";
@@ -185,6 +188,11 @@ public sealed class AccessPipeline : IDisposable
             state.Person = person;
             if (!person.Enabled) { Decide(state, DenyReason.NotAuthorised, verdict, "access disabled"); return; }
             if (!person.IsValidAt(_time.GetUtcNow())) { Decide(state, DenyReason.OutsideValidity, verdict, ValidityText(person)); return; }
+            if (person.Schedule is { } schedule && _time.GetUtcNow() is var at && !schedule.Allows(at, _options.TimeZone))
+            {
+                Decide(state, DenyReason.OutsideSchedule, verdict, ScheduleText(schedule, at, _options.TimeZone));
+                return;
+            }
             switch (verdict.State)
             {
                 case LivenessState.Disabled or LivenessState.Live:
@@ -267,6 +275,12 @@ public sealed class AccessPipeline : IDisposable
             best?.Similarity, best?.PSame, verdict,
             _time.GetElapsedTime(state.Track.FirstArrivedTimestamp, at).TotalMilliseconds,
             state.Track.Frames, state.Embedded, detail));
+    }
+
+    private static string ScheduleText(WeeklySchedule schedule, DateTimeOffset now, TimeZoneInfo zone)
+    {
+        var local = TimeZoneInfo.ConvertTime(now, zone);
+        return $"{WeeklySchedule.DayNames[(int)local.DayOfWeek]} {local:HH:mm} {zone.Id} is outside the schedule {schedule.ToJson()}";
     }
 
     private static string ValidityText(Person p) =>

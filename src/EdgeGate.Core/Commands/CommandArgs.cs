@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using EdgeGate.Core.Gallery;
 
 namespace EdgeGate.Core.Commands;
 
@@ -53,6 +55,26 @@ public sealed class CommandArgs(JsonElement args)
                 DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var t))
             return (true, t);
         throw Bad(name, "must be an ISO 8601 time (e.g. 2026-12-31T23:59:59Z) or null");
+    }
+
+    /// <summary>
+    /// (present, value): absent = leave as is; null = no schedule (any time); else a <see cref="WeeklySchedule"/>. A bad
+    /// schedule is <c>bad_field</c> with one detail per bad field (<c>field</c>, <c>code</c>, <c>message</c>).
+    /// </summary>
+    public (bool Present, WeeklySchedule? Value) OptionalSchedule(string name)
+    {
+        if (!Raw.TryGetProperty(name, out var v)) return (false, null);
+        if (v.ValueKind == JsonValueKind.Null) return (true, null);
+        var (schedule, errors) = WeeklySchedule.Parse(v, name);
+        if (schedule is null)
+        {
+            var details = new JsonArray();
+            foreach (var e in errors) details.Add(new JsonObject { ["field"] = e.Field, ["code"] = e.Code, ["message"] = e.Message });
+            throw new CommandException(CommandErrors.BadField, $"'{name}' is not a valid weekly schedule: {errors[0].Message}", details);
+        }
+        if (schedule.Ranges.Count == 0)
+            throw new CommandException(CommandErrors.BadField, $"'{name}' allows no time at all; use null for \"any time\" or enabled=false to lock someone out");
+        return (true, schedule);
     }
 
     /// <summary>A non-empty array of strings (e.g. base64 images), at most <paramref name="maxItems"/>.</summary>

@@ -85,26 +85,5 @@ public sealed class CommandAuthenticator(byte[] key, string device, CommandAuthO
     /// others (it is as good as the door key).
     /// </summary>
     /// <exception cref="InvalidDataException">unreadable, too open, or not a key; the message names the path.</exception>
-    public static byte[] LoadKeyFile(string path)
-    {
-        if (!File.Exists(path)) throw new InvalidDataException($"command key file '{path}' does not exist");
-        if (!OperatingSystem.IsWindows())
-        {
-            var mode = File.GetUnixFileMode(path);
-            if ((mode & (UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute |
-                         UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute)) != 0)
-                throw new InvalidDataException($"command key file '{path}' is accessible to group or others (chmod 600 it)");
-        }
-        var text = File.ReadAllText(path, Encoding.UTF8).Trim();
-        byte[]? key = null;
-        if (text.Length % 2 == 0 && text.All(char.IsAsciiHexDigit)) key = Convert.FromHexString(text);
-        else
-        {
-            var buffer = new byte[text.Length];
-            if (Convert.TryFromBase64String(text, buffer, out var n)) key = buffer[..n];
-        }
-        if (key is null || key.Length < 16)
-            throw new InvalidDataException($"command key file '{path}' must hold at least 16 bytes as hex or base64");
-        return key;
-    }
+    public static byte[] LoadKeyFile(string path) => SecretKeyFile.Read(path, "command key file", 16);
 }

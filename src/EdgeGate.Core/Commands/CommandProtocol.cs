@@ -34,6 +34,7 @@ public static class CommandErrors
     public const string Busy = "busy";
     public const string Unavailable = "unavailable";
     public const string Internal = "internal";
+    public const string Timeout = "timeout";
 
     /// <summary>Codes that mean "refused before anything was looked at": each is also a security event.</summary>
     public static bool IsSecurity(string code) =>

@@ -1,6 +1,9 @@
 namespace EdgeGate.Core.Gallery;
 
-/// <summary>An enrolled person. Validity bounds are inclusive-from, exclusive-until, in UTC.</summary>
+/// <summary>
+/// An enrolled person. Validity bounds are inclusive-from, exclusive-until, in UTC. <see cref="Schedule"/> (null = any
+/// time) is checked separately, in the site's time zone.
+/// </summary>
 public sealed record Person(
     string Id,
     string Name,
@@ -8,7 +11,8 @@ public sealed record Person(
     DateTimeOffset? ValidFrom,
     DateTimeOffset? ValidUntil,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt)
+    DateTimeOffset UpdatedAt,
+    WeeklySchedule? Schedule = null)
 {
     public bool IsValidAt(DateTimeOffset now) =>
         Enabled && (ValidFrom is null || now >= ValidFrom) && (ValidUntil is null || now < ValidUntil);
@@ -35,7 +39,8 @@ public sealed record PersonEnrolment(
     string Name,
     bool Enabled = true,
     DateTimeOffset? ValidFrom = null,
-    DateTimeOffset? ValidUntil = null);
+    DateTimeOffset? ValidUntil = null,
+    WeeklySchedule? Schedule = null);
 
 public sealed record EnrolOutcome(Person Person, bool Created, IReadOnlyList<long> TemplateIds);
 

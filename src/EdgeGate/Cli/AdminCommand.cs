@@ -143,6 +143,18 @@ internal static class AdminCommand
         Add(new Command("enrol", "enrol a person from photos (all must be usable, or nothing is written)") { id, name, images, force },
             r => ("enrol", new JsonObject { ["id"] = r.GetValue(id), ["name"] = r.GetValue(name), ["images"] = Images(r.GetValue(images)!), ["force"] = r.GetValue(force) }));
 
+        var camId = new Argument<string>("id") { Description = "person id" };
+        var camName = new Argument<string>("name") { Description = "display name" };
+        var camFrames = new Option<int>("--frames") { Description = "good frames to collect (1..20)", DefaultValueFactory = _ => 5 };
+        var camTimeout = new Option<int>("--within") { Description = "seconds the door may take to collect them (1..60; keep --timeout above it)", DefaultValueFactory = _ => 15 };
+        var camForce = new Option<bool>("--force") { Description = "enrol even if the face matches someone else" };
+        Add(new Command("enrol-camera", "enrol the one person in front of the door's camera from its next good frames") { camId, camName, camFrames, camTimeout, camForce },
+            r => ("enrol_from_camera", new JsonObject
+            {
+                ["id"] = r.GetValue(camId), ["name"] = r.GetValue(camName), ["frames"] = r.GetValue(camFrames),
+                ["timeout_s"] = r.GetValue(camTimeout), ["force"] = r.GetValue(camForce),
+            }));
+
         var addId = new Option<string>("--id") { Description = "person id", Required = true };
         var addImages = new Argument<string[]>("images") { Description = "JPEG/PNG photos", Arity = ArgumentArity.OneOrMore };
         var addForce = new Option<bool>("--force") { Description = "add even if a face matches someone else" };
@@ -170,13 +182,22 @@ internal static class AdminCommand
         var updEnabled = new Option<bool?>("--enabled") { Description = "true or false" };
         var updFrom = new Option<string?>("--valid-from") { Description = "ISO 8601 time, or 'none' to clear" };
         var updUntil = new Option<string?>("--valid-until") { Description = "ISO 8601 time, or 'none' to clear" };
-        Add(new Command("update", "change name, enabled, validity") { updId, updName, updEnabled, updFrom, updUntil }, r =>
+        var updSchedule = new Option<string?>("--schedule")
+        {
+            Description = "weekly schedule as JSON in the door's time zone, e.g. '{\"mon\":[\"08:00-18:00\"],\"sat\":[\"22:00-06:00\"]}', or 'none' to clear",
+        };
+        Add(new Command("update", "change name, enabled, validity, schedule") { updId, updName, updEnabled, updFrom, updUntil, updSchedule }, r =>
         {
             var args = new JsonObject { ["id"] = r.GetValue(updId) };
             if (r.GetValue(updName) is { } n) args["name"] = n;
             if (r.GetValue(updEnabled) is { } e) args["enabled"] = e;
             if (r.GetValue(updFrom) is { } f) args["valid_from"] = f == "none" ? null : f;
             if (r.GetValue(updUntil) is { } u) args["valid_until"] = u == "none" ? null : u;
+            if (r.GetValue(updSchedule) is { } sc)
+            {
+                try { args["schedule"] = sc == "none" ? null : JsonNode.Parse(sc); }
+                catch (System.Text.Json.JsonException je) { throw new CliError("bad_schedule", $"--schedule is not JSON: {je.Message}"); }
+            }
             return ("update", args);
         });
 

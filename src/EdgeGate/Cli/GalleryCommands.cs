@@ -44,7 +44,7 @@ internal static class GalleryCommands
         }
         if (problems.Count > 0)
             throw new CliErrorWithDetails("enrol_rejected", $"{problems.Count} of {images.Count} images unusable; nothing was enrolled", problems);
-        var outcome = store.Enrol(new PersonEnrolment(id, name), templates);
+        var outcome = store.Enrol(KeepingAccess(store, id, name), templates);
         return new JsonObject
         {
             ["id"] = outcome.Person.Id,
@@ -55,6 +55,13 @@ internal static class GalleryCommands
             ["model_id"] = stack.Engine.ModelId,
         };
     }
+
+    /// <summary>
+    /// Adding photos to someone already enrolled must not quietly reset their access rules (enabled, validity, schedule,
+    /// set over MQTT) to the defaults.
+    /// </summary>
+    internal static PersonEnrolment KeepingAccess(IGalleryStore store, string id, string name) =>
+        store.GetPerson(id) is { } p ? new PersonEnrolment(id, name, p.Enabled, p.ValidFrom, p.ValidUntil, p.Schedule) : new PersonEnrolment(id, name);
 
     public static JsonObject Identify(FaceStack stack, IGalleryStore store, string image)
     {
@@ -109,6 +116,7 @@ internal static class GalleryCommands
                 ["enabled"] = p.Enabled,
                 ["valid_from"] = p.ValidFrom?.ToString("O"),
                 ["valid_until"] = p.ValidUntil?.ToString("O"),
+                ["schedule"] = p.Schedule is null ? null : JsonNode.Parse(p.Schedule.ToJson()),
                 ["templates"] = templates.Count,
                 ["models"] = new JsonArray(templates.Select(t => t.ModelId).Distinct().Select(m => (JsonNode)m!).ToArray()),
             });
@@ -237,7 +245,7 @@ internal static class ImportCommand
                     failed.Add(new JsonObject { ["id"] = id, ["message"] = images.Count == 0 ? "no JPEG/PNG files" : "no usable face in any photo" });
                 else
                 {
-                    store.Enrol(new PersonEnrolment(id, id.Replace('_', ' ')), templates);
+                    store.Enrol(GalleryCommands.KeepingAccess(store, id, id.Replace('_', ' ')), templates);
                     templatesAdded += templates.Count;
                     enrolled.Add(id);
                 }

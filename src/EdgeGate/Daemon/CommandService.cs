@@ -35,10 +35,11 @@ public sealed class CommandService(
     DaemonStores stores,
     DaemonState state,
     Topics topics,
+    CameraEnrolment camera,
     ILogger<CommandService> logger) : BackgroundService
 {
     private const int QueueCapacity = 64;
-    private static readonly string[] Verbs = ["enrol", "add_images", "delete", "get", "list", "update", "unlock", "relock", "selftest"];
+    private static readonly string[] Verbs = ["enrol", "add_images", "delete", "get", "list", "update", "unlock", "relock", "selftest", "enrol_from_camera"];
     private readonly Channel<MqttMessageReceivedEventArgs> _queue = Channel.CreateBounded<MqttMessageReceivedEventArgs>(
         new BoundedChannelOptions(QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
     private CommandAuthenticator? _auth;
@@ -64,7 +65,7 @@ public sealed class CommandService(
         }
         _auth = new CommandAuthenticator(CommandAuthenticator.LoadKeyFile(keyFile), o.DeviceId,
             new CommandAuthOptions { MaxSkew = TimeSpan.FromSeconds(o.Commands.MaxSkewSeconds) });
-        _gallery = SqliteGalleryStore.Open(stores.GalleryPath);
+        _gallery = SqliteGalleryStore.Open(stores.GalleryPath, stores.GalleryKey);
         client.MessageReceived += OnMessage;
         client.Subscribe(topics.CommandFilter, qos: 1);
         logger.LogInformation("commands: listening on {Filter} (HMAC-SHA256, ±{Skew} s)", topics.CommandFilter, o.Commands.MaxSkewSeconds);
@@ -199,6 +200,7 @@ public sealed class CommandService(
         "unlock" => Unlock(args, requestId),
         "relock" => Relock(),
         "selftest" => SelfTest(),
+        "enrol_from_camera" => EnrolFromCamera(args, requestId),
         _ => throw new CommandException(CommandErrors.UnknownVerb, $"unknown verb '{verb}'; known: {string.Join(", ", Verbs)}"),
     };
 
@@ -245,6 +247,7 @@ public sealed class CommandService(
         var enabled = args.OptionalBool("enabled") ?? true;
         var (_, validFrom) = args.OptionalTime("valid_from");
         var (_, validUntil) = args.OptionalTime("valid_until");
+        var (_, schedule) = args.OptionalSchedule("schedule");
         if (validFrom is { } f && validUntil is { } u && u <= f) throw new CommandException(CommandErrors.BadField, "'valid_until' must be later than 'valid_from'");
 
         var stack = Stack();
@@ -293,8 +296,8 @@ public sealed class CommandService(
         try
         {
             outcome = Gallery.Enrol(adding
-                ? new PersonEnrolment(id, name, existing!.Enabled, existing.ValidFrom, existing.ValidUntil)
-                : new PersonEnrolment(id, name, enabled, validFrom, validUntil), templates);
+                ? new PersonEnrolment(id, name, existing!.Enabled, existing.ValidFrom, existing.ValidUntil, existing.Schedule)
+                : new PersonEnrolment(id, name, enabled, validFrom, validUntil, schedule), templates);
         }
         catch (ArgumentException e)
         {
@@ -309,6 +312,132 @@ public sealed class CommandService(
             ["templates_total"] = Gallery.GetTemplates(id).Count,
             ["model_id"] = stack.Engine.ModelId,
         };
+    }
+
+    public const int MaxCameraFrames = 20;
+    public const int MaxCameraTimeoutSeconds = 60;
+
+    /// <summary>
+    /// The next <c>frames</c> good frames of the single person in front of the camera (README "Commands"): frames with no
+    /// face, several faces or a face the quality gate refuses are skipped and reported in progress events; nothing is
+    /// written unless all of them arrive within <c>timeout_s</c>. Then the same checks and the same all-or-nothing
+    /// write as <c>enrol</c>.
+    /// </summary>
+    private JsonObject EnrolFromCamera(CommandArgs args, string requestId)
+    {
+        var id = PersonId(args);
+        var name = args.RequiredString("name", SqliteGalleryStore.MaxNameLength);
+        var needed = args.OptionalInt("frames", 5, 1, MaxCameraFrames);
+        var timeoutSeconds = args.OptionalInt("timeout_s", 15, 1, MaxCameraTimeoutSeconds);
+        var force = args.OptionalBool("force") ?? false;
+        var enabled = args.OptionalBool("enabled") ?? true;
+        var (_, validFrom) = args.OptionalTime("valid_from");
+        var (_, validUntil) = args.OptionalTime("valid_until");
+        var (_, schedule) = args.OptionalSchedule("schedule");
+        if (validFrom is { } f && validUntil is { } u && u <= f) throw new CommandException(CommandErrors.BadField, "'valid_until' must be later than 'valid_from'");
+        if (Gallery.GetPerson(id) is not null) throw new CommandException(CommandErrors.AlreadyExists, $"'{id}' is already enrolled; use add_images or update");
+        if (!state.ModelsReady || state.CameraState != "streaming")
+            throw new CommandException(CommandErrors.Unavailable, $"the camera is not streaming (camera {state.CameraState}, models {(state.ModelsReady ? "loaded" : "loading")})");
+        var session = camera.Begin(needed) ?? throw new CommandException(CommandErrors.Busy, "another enrol_from_camera is collecting frames");
+        var templates = new List<NewTemplate>();
+        var ignored = new Dictionary<string, int>(StringComparer.Ordinal);
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(timeoutSeconds));
+            long lastNote = 0;
+            Progress(requestId, id, 0, needed, ignored, note: "looking for one face");
+            while (templates.Count < needed)
+            {
+                CameraEnrolment.FrameResult r;
+                try { r = session.Results.ReadAsync(cts.Token).AsTask().GetAwaiter().GetResult(); }
+                catch (OperationCanceledException) { break; }
+                if (r.Template is { } t)
+                {
+                    templates.Add(t);
+                    Progress(requestId, id, templates.Count, needed, ignored, note: null);
+                    continue;
+                }
+                var code = r.Rejection is { } rejection ? Codes.Of(rejection) : "unusable";
+                ignored[code] = ignored.GetValueOrDefault(code) + 1;
+                // A frame without a usable face comes 15–30 times a second: say why at most once a second.
+                if (Stopwatch.GetElapsedTime(lastNote).TotalSeconds >= 1)
+                {
+                    lastNote = Stopwatch.GetTimestamp();
+                    Progress(requestId, id, templates.Count, needed, ignored,
+                        note: code == CommandErrors.MultipleFaces ? "several faces: only one person may be in view" : $"{code}: {r.Detail}");
+                }
+            }
+        }
+        finally
+        {
+            camera.End(session);
+        }
+        if (templates.Count < needed)
+            throw new CommandException(CommandErrors.Timeout,
+                $"collected {templates.Count} of {needed} good frames in {timeoutSeconds} s; nothing was enrolled",
+                extra: new JsonObject { ["collected"] = templates.Count, ["needed"] = needed, ["ignored"] = IgnoredJson(ignored) });
+
+        if (!force)
+        {
+            var stack = Stack();
+            stack.Matcher.Load(Gallery.LoadTemplates(templates[0].ModelId));
+            for (var i = 0; i < templates.Count; i++)
+            {
+                var hit = stack.Matcher.Identify(templates[i].Embedding);
+                foreach (var c in new[] { hit.Best, hit.Runner })
+                    if (c is not null && c.PersonId != id && c.Similarity >= stack.Matcher.Options.VerifyThreshold)
+                        throw new CommandException(CommandErrors.AlreadyEnrolledAs,
+                            $"frame {i} matches '{c.PersonId}' (similarity {c.Similarity:F3}); set force to enrol anyway",
+                            extra: new JsonObject { ["person_id"] = c.PersonId, ["similarity"] = Math.Round(c.Similarity, 3) });
+            }
+        }
+        EnrolOutcome outcome;
+        try
+        {
+            outcome = Gallery.Enrol(new PersonEnrolment(id, name, enabled, validFrom, validUntil, schedule), templates);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CommandException(CommandErrors.BadField, e.Message);
+        }
+        return new JsonObject
+        {
+            ["id"] = outcome.Person.Id,
+            ["name"] = outcome.Person.Name,
+            ["created"] = outcome.Created,
+            ["templates_added"] = outcome.TemplateIds.Count,
+            ["templates_total"] = Gallery.GetTemplates(id).Count,
+            ["model_id"] = templates[0].ModelId,
+            ["seconds"] = Math.Round(Stopwatch.GetElapsedTime(started).TotalSeconds, 2),
+            ["ignored"] = IgnoredJson(ignored),
+        };
+    }
+
+    private static JsonObject IgnoredJson(Dictionary<string, int> ignored)
+    {
+        var o = new JsonObject();
+        foreach (var (code, n) in ignored.OrderBy(k => k.Key, StringComparer.Ordinal)) o[code] = n;
+        return o;
+    }
+
+    /// <summary>
+    /// <c>event/enrol_progress</c> (QoS 0, not kept in the outbox: only useful while someone waits for the reply).
+    /// Not on the reply topic: a client takes the first message there as the answer.
+    /// </summary>
+    private void Progress(string requestId, string personId, int collected, int needed, Dictionary<string, int> ignored, string? note)
+    {
+        if (mqtt.Client is not { IsConnected: true } client) return;
+        var payload = new JsonObject
+        {
+            ["request_id"] = requestId, ["id"] = personId, ["collected"] = collected, ["needed"] = needed,
+            ["ignored"] = IgnoredJson(ignored), ["note"] = note,
+        };
+        try { client.Publish(topics.EnrolProgress, System.Text.Encoding.UTF8.GetBytes(payload.ToJsonString()), qos: 0); }
+        catch (Exception e) when (e is MosquittoException or ArgumentException or InvalidOperationException)
+        {
+            logger.LogWarning("enrol progress for request {RequestId} not sent: {Error}", requestId, e.Message);
+        }
     }
 
     private static JsonObject Problem(int index, string code, string message) =>
@@ -337,6 +466,7 @@ public sealed class CommandService(
         ["valid_until"] = p.ValidUntil?.UtcDateTime.ToString("O"),
         ["created_at"] = p.CreatedAt.UtcDateTime.ToString("O"),
         ["updated_at"] = p.UpdatedAt.UtcDateTime.ToString("O"),
+        ["schedule"] = p.Schedule is null ? null : JsonNode.Parse(p.Schedule.ToJson()),
         ["templates"] = templates,
     };
 
@@ -357,8 +487,9 @@ public sealed class CommandService(
         var enabled = args.OptionalBool("enabled");
         var from = args.OptionalTime("valid_from");
         var until = args.OptionalTime("valid_until");
-        if (name is null && enabled is null && !from.Present && !until.Present)
-            throw new CommandException(CommandErrors.MissingField, "nothing to update: give name, enabled, valid_from or valid_until");
+        var schedule = args.OptionalSchedule("schedule");
+        if (name is null && enabled is null && !from.Present && !until.Present && !schedule.Present)
+            throw new CommandException(CommandErrors.MissingField, "nothing to update: give name, enabled, valid_from, valid_until or schedule");
         Person? updated;
         try
         {
@@ -368,6 +499,7 @@ public sealed class CommandService(
                 Enabled = enabled ?? p.Enabled,
                 ValidFrom = from.Present ? from.Value : p.ValidFrom,
                 ValidUntil = until.Present ? until.Value : p.ValidUntil,
+                Schedule = schedule.Present ? schedule.Value : p.Schedule,
             });
         }
         catch (ArgumentException e)

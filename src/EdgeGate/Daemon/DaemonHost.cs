@@ -115,7 +115,7 @@ public static class DaemonHost
         if (state.FatalError is { } fatal)
         {
             logger.LogCritical("daemon stopped: {Error}", fatal);
-            return ExitCodes.Failure;
+            return state.FatalIsConfiguration ? ExitCodes.Config : ExitCodes.Failure;
         }
         return ExitCodes.Ok;
     }

@@ -24,6 +24,7 @@ public sealed class DaemonOptions
     public RecognitionSettings Recognition { get; set; } = new();
     public LivenessSettings Liveness { get; set; } = new();
     public CommandSettings Commands { get; set; } = new();
+    public SiteSettings Site { get; set; } = new();
 
     /// <summary>Seconds between telemetry messages (0 = none).</summary>
     public int TelemetrySeconds { get; set; } = 30;
@@ -107,10 +108,29 @@ public sealed class DoorSettings
     public string? SimulationStateDirectory { get; set; }
 }
 
+public sealed class SiteSettings
+{
+    /// <summary>IANA time zone (e.g. <c>Europe/Berlin</c>) that people's weekly schedules are read in; unset = the system's.</summary>
+    public string? TimeZone { get; set; }
+
+    /// <exception cref="TimeZoneNotFoundException">an unknown id.</exception>
+    /// <exception cref="InvalidTimeZoneException">tzdata for the id is corrupt.</exception>
+    public TimeZoneInfo ResolveTimeZone() =>
+        string.IsNullOrWhiteSpace(TimeZone) ? TimeZoneInfo.Local : TimeZoneInfo.FindSystemTimeZoneById(TimeZone.Trim());
+}
+
 public sealed class StorageSettings
 {
     /// <summary>Directory for gallery.db, events.db and outbox.db. Created if missing.</summary>
     public string Path { get; set; } = "/var/lib/edgegate";
+
+    /// <summary>
+    /// Key file the gallery's templates are encrypted with (AES-256-GCM; README "Privacy at rest"). Default
+    /// <c>&lt;Path&gt;/template.key</c>; created (0600) when missing and the gallery holds no encrypted template.
+    /// </summary>
+    public string? TemplateKeyPath { get; set; }
+
+    public string TemplateKeyFile => string.IsNullOrWhiteSpace(TemplateKeyPath) ? System.IO.Path.Combine(Path, "template.key") : TemplateKeyPath;
 }
 
 public sealed class AccessSettings
@@ -264,6 +284,32 @@ public sealed class DaemonOptionsValidator : IValidateOptions<DaemonOptions>
         }
     }
 
+    private static string? TimeZoneError(SiteSettings site)
+    {
+        try
+        {
+            site.ResolveTimeZone();
+            return null;
+        }
+        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException)
+        {
+            return e.Message;
+        }
+    }
+
+    private static string? TemplateKeyError(string path)
+    {
+        try
+        {
+            Core.Commands.SecretKeyFile.Read(path, EdgeGate.Storage.GalleryKey.What, EdgeGate.Storage.GalleryKey.MinKeyBytes);
+            return null;
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            return e.Message;
+        }
+    }
+
     private static string? CameraSourceError(CameraSettings c)
     {
         try
@@ -320,7 +366,10 @@ public sealed class DaemonOptionsValidator : IValidateOptions<DaemonOptions>
         var lines = new[] { (int?)d.RelayLine, d.ContactLine, d.ExitButtonLine }.Where(l => l is not null).ToList();
         if (lines.Distinct().Count() != lines.Count) yield return $"{p}:Door:RelayLine, ContactLine and ExitButtonLine must be different lines";
         if (string.IsNullOrWhiteSpace(o.Storage.Path)) yield return $"{p}:Storage:Path is required";
+        else if (File.Exists(o.Storage.TemplateKeyFile) && TemplateKeyError(o.Storage.TemplateKeyFile) is { } templateKeyError)
+            yield return $"{p}:Storage:TemplateKeyPath: {templateKeyError}";
         foreach (var e in o.Access.ToOptions().Validate($"{p}:Access")) yield return e;
+        if (TimeZoneError(o.Site) is { } zoneError) yield return $"{p}:Site:TimeZone must be an IANA time zone id such as Europe/Berlin, got '{o.Site.TimeZone}' ({zoneError})";
         if (o.Liveness.Enabled)
             foreach (var e in o.Liveness.ToPolicy($"{p}:Liveness").Errors) yield return e;
         if (o.Recognition.Threads is < 0 or > 64) yield return $"{p}:Recognition:Threads must be 0..64, got {o.Recognition.Threads}";

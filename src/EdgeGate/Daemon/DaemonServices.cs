@@ -42,6 +42,7 @@ public static class DaemonServices
         services.AddSingleton<DoorService>();
         services.AddSingleton<MqttService>();
         services.AddSingleton<FrameFeed>();
+        services.AddSingleton<CameraEnrolment>();
         // Door first: nothing may decide to open before the relay is held (inactive) by us.
         services.AddHostedService(sp => sp.GetRequiredService<DoorService>());
         services.AddHostedService(sp => sp.GetRequiredService<MqttService>());
@@ -60,6 +61,9 @@ public sealed class DaemonStores(IOptions<DaemonOptions> options) : IDisposable
     private SqliteOutbox? _outbox;
 
     public string GalleryPath => Path.Combine(_dir, "gallery.db");
+
+    /// <summary>The template key both gallery connections (recognition, commands) open the gallery with.</summary>
+    public GalleryKey GalleryKey { get; } = GalleryKey.File(options.Value.Storage.TemplateKeyFile);
     public SqliteEventLog EventLog => _log ??= SqliteEventLog.Open(Path.Combine(_dir, "events.db"));
     public IOutbox Outbox => _outbox ??= SqliteOutbox.Open(Path.Combine(_dir, "outbox.db"), options.Value.Mqtt.OutboxMaxMessages);
 
@@ -395,6 +399,7 @@ public sealed class RecognitionService(
     DaemonStores stores,
     DaemonState state,
     IHostApplicationLifetime lifetime,
+    CameraEnrolment cameraEnrolment,
     ILogger<RecognitionService> logger) : BackgroundService
 {
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
@@ -427,7 +432,17 @@ public sealed class RecognitionService(
                 PreparedDirectory = o.Recognition.PreparedPath,
                 LoadLivenessModel = o.Liveness.Enabled,
             });
-            gallery = SqliteGalleryStore.Open(stores.GalleryPath);
+            gallery = SqliteGalleryStore.Open(stores.GalleryPath, stores.GalleryKey);
+        }
+        catch (InvalidDataException e) when (e.Message.Contains(GalleryKey.What, StringComparison.Ordinal))
+        {
+            // A missing or wrong template key: restarting cannot help, and a new key must never be made up here
+            // (the templates would be lost), so the daemon stops with the configuration exit code.
+            state.FatalError = $"cannot open the gallery: {e.Message}";
+            state.FatalIsConfiguration = true;
+            logger.LogCritical("{Error}", state.FatalError);
+            lifetime.StopApplication();
+            return;
         }
         catch (Exception e)
         {
@@ -438,6 +453,9 @@ public sealed class RecognitionService(
         }
         using var _ = stack;
         using var __ = gallery;
+        if (gallery.KeyCreated) logger.LogWarning("gallery: created a new template key {Key} (0600); back it up: without it the gallery cannot be read", stores.GalleryKey.Path);
+        if (gallery.EncryptedInPlace > 0) logger.LogInformation("gallery: encrypted {Count} plaintext templates in place", gallery.EncryptedInPlace);
+        logger.LogInformation("schedules are read in time zone {Zone}", o.Site.ResolveTimeZone().Id);
         stack.Engine.WarmUp();
         stack.Matcher.Load(gallery.LoadTemplates(stack.Engine.ModelId));
         state.GallerySize = stack.Matcher.PersonCount;
@@ -450,7 +468,7 @@ public sealed class RecognitionService(
             stack.Matcher.Calibration.A, stack.Matcher.Calibration.B,
             stack.Embedder.Thresholds is null ? "the original's operating point" : $"re-derived for {stack.Embedder.Variant}, its model card");
         using var pipeline = new AccessPipeline(stack.Engine, stack.Matcher, new GalleryDirectory(gallery), door,
-            CreateLiveness(o, stack), o.Access.ToOptions());
+            CreateLiveness(o, stack), o.Access.ToOptions() with { TimeZone = o.Site.ResolveTimeZone() });
         state.ModelsReady = true;
 
         var galleryStamp = gallery.ChangeStamp;
@@ -482,6 +500,11 @@ public sealed class RecognitionService(
                         }
                         state.FrameProcessed(pipeline.LastFrame.Faces, pipeline.LastFrame.ProcessingMs);
                         foreach (var d in decisions) recorder.Record(d);
+                        if (cameraEnrolment.Wanted)
+                        {
+                            try { cameraEnrolment.Offer(frame.Image, stack.Engine); }
+                            catch (Exception e) { logger.LogError(e, "frame {Sequence} could not be analysed for enrol_from_camera", frame.Sequence); }
+                        }
                     }
                     if (Environment.TickCount64 >= nextGalleryCheck)
                     {

@@ -38,6 +38,9 @@ public sealed class DaemonState
     /// <summary>Set when a service failed so badly the daemon must exit non-zero.</summary>
     public volatile string? FatalError;
 
+    /// <summary>The fatal error is one of configuration (e.g. a missing template key): exit 2, systemd does not restart.</summary>
+    public volatile bool FatalIsConfiguration;
+
     public long Frames => Interlocked.Read(ref _frames);
     public long FramesWithFaces => Interlocked.Read(ref _framesWithFaces);
 

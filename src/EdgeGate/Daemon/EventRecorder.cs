@@ -16,6 +16,7 @@ public sealed class Topics(string prefix, string device)
     public string Telemetry => $"{Base}/telemetry";
     public string HomeAssistantLockCommand => $"{Base}/ha/lock/set";
     public string SecurityEvents => $"{Base}/event/security";
+    public string EnrolProgress => $"{Base}/event/enrol_progress";
     public string CommandFilter => $"{Base}/cmd/+";
     public string Reply(string requestId) => $"{Base}/reply/{requestId}";
 }

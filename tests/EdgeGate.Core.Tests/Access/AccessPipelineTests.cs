@@ -44,10 +44,10 @@ public class AccessPipelineTests
                 options, time: Time);
         }
 
-        public void Enrol(string id, string name, int axis, bool enabled = true, DateTimeOffset? validUntil = null)
+        public void Enrol(string id, string name, int axis, bool enabled = true, DateTimeOffset? validUntil = null, WeeklySchedule? schedule = null)
         {
             var now = Time.GetUtcNow();
-            People[id] = new Person(id, name, enabled, null, validUntil, now, now);
+            People[id] = new Person(id, name, enabled, null, validUntil, now, now, schedule);
             _axisOf[id] = axis;
             Matcher.Load(_axisOf.Select((p, i) => new FaceTemplate(i + 1, p.Key, "m", Unit(p.Value), 1, now)).ToList());
         }
@@ -213,6 +213,31 @@ public class AccessPipelineTests
         Assert.Equal(["not_authorised", "outside_validity"], rig.Decisions.Select(d => d.ReasonName));
         Assert.Equal(["carol", "dave"], rig.Decisions.Select(d => d.Person?.Id));
         Assert.Empty(rig.Door.Opens);
+    }
+
+    [Fact]
+    public void KnownPersonOutsideTheirSchedule_IsDenied_InTheSiteTimeZone()
+    {
+        // The rig's clock: Sunday 2026-11-22 08:00 UTC = 09:00 in Berlin, 03:00 in New York.
+        static WeeklySchedule Schedule(string json) => WeeklySchedule.FromJson(json);
+        var berlin = TimeZoneInfo.FindSystemTimeZoneById("Europe/Berlin");
+        using var rig = new Rig(options: new AccessOptions { TimeZone = berlin });
+        rig.Enrol("erin", "Erin", 2, schedule: Schedule("""{"mon":["08:00-18:00"],"sun":["10:00-18:00"]}"""));
+        rig.Enrol("finn", "Finn", 3, schedule: Schedule("""{"sat":["22:00-10:00"]}"""));
+        rig.Walk(3, Unit(2));
+        rig.Empty(15);
+        rig.Walk(3, Unit(3));
+        Assert.Equal([false, true], rig.Decisions.Select(d => d.Granted));
+        Assert.Equal(["outside_schedule", null], rig.Decisions.Select(d => d.ReasonName));
+        Assert.Contains("sun 09:00 Europe/Berlin", rig.Decisions[0].Detail);
+        Assert.Equal("erin", rig.Decisions[0].Person?.Id);
+        Assert.Single(rig.Door.Opens);
+
+        // The same people and instant in New York (03:00 Sunday): Finn's Saturday night still holds, Erin's does not.
+        using var ny = new Rig(options: new AccessOptions { TimeZone = TimeZoneInfo.FindSystemTimeZoneById("America/New_York") });
+        ny.Enrol("erin", "Erin", 2, schedule: Schedule("""{"sun":["03:00-04:00"]}"""));
+        ny.Walk(3, Unit(2));
+        Assert.True(Assert.Single(ny.Decisions).Granted);
     }
 
     [Fact]

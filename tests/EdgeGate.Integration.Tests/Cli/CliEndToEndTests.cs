@@ -42,6 +42,31 @@ public sealed class CliEndToEndTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Cli_EncryptsWithTheKeyBesideTheGallery_KeepsAccessRulesOnReEnrol_AndRefusesAWrongKey()
+    {
+        if (TestData.FacesOrSkip(output) is not { } faces) return;
+        string P(string rel) => Path.Combine(faces, "people", rel);
+        Assert.Equal(0, Run("enrol", "--id", "blair", "--name", "Tony Blair", P("Tony_Blair/2.jpg")).Exit);
+        var key = Path.Combine(_dir, "template.key");
+        Assert.True(File.Exists(key), "the CLI creates the template key beside the gallery");
+        if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(key));
+
+        // A schedule set by an administrator survives photos added with the CLI.
+        using (var store = EdgeGate.Storage.SqliteGalleryStore.Open(Gallery, EdgeGate.Storage.GalleryKey.File(key, createIfMissing: false)))
+            store.Update("blair", p => p with { Enabled = false, Schedule = EdgeGate.Core.Gallery.WeeklySchedule.FromJson("""{"mon":["08:00-18:00"]}""") });
+        Assert.Equal(0, Run("enrol", "--id", "blair", "--name", "Tony Blair", P("Tony_Blair/3.jpg")).Exit);
+        var person = Run("list").Json["persons"]!.AsArray().Single()!;
+        Assert.Equal((2, false, """{"mon":["08:00-18:00"]}"""), ((int)person["templates"]!, (bool)person["enabled"]!, person["schedule"]!.ToJsonString()));
+
+        var other = Path.Combine(_dir, "other.key");
+        EdgeGate.Core.Commands.SecretKeyFile.CreateNew(other, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        var wrong = Run("list", "--template-key", other);
+        Assert.Equal((1, "invalid_data"), (wrong.Exit, (string?)wrong.Json["error"]!["code"]));
+        Assert.Contains(other, (string)wrong.Json["error"]!["message"]!);
+        Assert.True((bool)Run("identify", P("Tony_Blair/5.jpg")).Json["recognised"]!);
+    }
+
+    [Fact]
     public void Enrol_WithOneUnusableImage_WritesNothing_AndSaysWhichImage()
     {
         if (TestData.FacesOrSkip(output) is not { } faces) return;

@@ -29,6 +29,9 @@ public sealed class CommandDaemon : IDisposable
     private int _replyCount;
 
     public string Base => $"edgegate/{Device}";
+
+    /// <summary>The daemon's camera (default the test pattern, which has no face); files loop.</summary>
+    public string CameraSource { get; init; } = "testsrc";
     public DaemonProcess Daemon => _daemon!;
     public IReadOnlyCollection<MqttMessageReceivedEventArgs> Messages => _messages;
     public int ReplyCount => Volatile.Read(ref _replyCount);
@@ -70,25 +73,42 @@ public sealed class CommandDaemon : IDisposable
             foreach (var f in new[] { $"{Base}/reply/#", $"{Base}/event/#", "tester/#" }) _client.Subscribe(f, 1);
             Wait.Until(() => subscribed.Count >= 3, "the tester's subscriptions");
 
-            _daemon = DaemonProcess.Start(output,
-            [
-                $"DeviceId={Device}", $"Storage:Path={_dir}", "Camera:Source=testsrc", "Door:Driver=sim", "Door:RelayLine=17",
-                $"Door:PulseMs={PulseMs}", "Mqtt:Host=127.0.0.1", $"Mqtt:Port={_broker.Port}", "TelemetrySeconds=0",
-                $"Commands:KeyFile={KeyFile}", "Commands:MaxPayloadBytes=4000000",
-                // The fuzz run provokes a thousand refusals; the security test must still see its events.
-                "Commands:SecurityEventsPerMinute=100000",
-            ]);
-            // Ready when a signed selftest is answered (the daemon subscribes once connected).
-            Wait.Until(() =>
-            {
-                var id = "ready-" + Guid.NewGuid().ToString("N")[..8];
-                Publish("selftest", Sign(id, "selftest", new JsonObject()));
-                var deadline = DateTime.UtcNow.AddSeconds(2);
-                while (DateTime.UtcNow < deadline) { if (_replies.ContainsKey(id)) return true; Thread.Sleep(50); }
-                return false;
-            }, "the daemon to answer a selftest", TimeSpan.FromSeconds(90));
+            StartDaemon(output);
         }
     }
+
+    /// <summary>Starts the daemon on this fixture's broker and state directory and waits until it answers a signed selftest.</summary>
+    public void StartDaemon(ITestOutputHelper output)
+    {
+        _daemon?.Dispose();
+        _daemon = DaemonProcess.Start(output,
+        [
+            $"DeviceId={Device}", $"Storage:Path={_dir}", $"Camera:Source={CameraSource}", "Camera:Loop=true", "Door:Driver=sim", "Door:RelayLine=17",
+            $"Door:PulseMs={PulseMs}", "Mqtt:Host=127.0.0.1", $"Mqtt:Port={_broker!.Port}", "TelemetrySeconds=0",
+            $"Commands:KeyFile={KeyFile}", "Commands:MaxPayloadBytes=4000000",
+            // The fuzz run provokes a thousand refusals; the security test must still see its events.
+            "Commands:SecurityEventsPerMinute=100000",
+        ]);
+        // Ready when a signed selftest is answered (the daemon subscribes once connected).
+        Wait.Until(() =>
+        {
+            var id = "ready-" + Guid.NewGuid().ToString("N")[..8];
+            Publish("selftest", Sign(id, "selftest", new JsonObject()));
+            var deadline = DateTime.UtcNow.AddSeconds(2);
+            while (DateTime.UtcNow < deadline) { if (_replies.ContainsKey(id)) return true; Thread.Sleep(50); }
+            return false;
+        }, "the daemon to answer a selftest", TimeSpan.FromSeconds(90));
+    }
+
+    /// <summary>Waits until the daemon's models are loaded and its camera streams (commands are served before that).</summary>
+    public void WaitUntilRecognising() => Wait.Until(() =>
+    {
+        var r = Call("selftest", new JsonObject())["result"];
+        return (bool?)r?["models_loaded"] == true && (string?)r?["camera"] == "streaming";
+    }, "the daemon's models and camera", TimeSpan.FromSeconds(90));
+
+    /// <summary>The daemon's state directory (gallery.db, template.key, events.db, outbox.db).</summary>
+    public string StateDirectory => _dir;
 
     public byte[] Sign(string requestId, string verb, JsonObject args, long? ts = null, string? nonce = null, byte[]? key = null, string device = Device) =>
         CommandProtocol.Sign(key ?? Key, requestId, verb, device, ts ?? DateTimeOffset.UtcNow.ToUnixTimeSeconds(), nonce ?? CommandProtocol.NewNonce(), args);

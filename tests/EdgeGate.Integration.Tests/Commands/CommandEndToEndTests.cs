@@ -240,43 +240,123 @@ public sealed class CommandEndToEndTests : IClassFixture<CommandDaemon>
     }
 
     [Fact]
+    public void EnrolFromCamera_WithNoFaceInView_TimesOut_WritesNothing_AndBadArgumentsAreRefused()
+    {
+        if (_faces is null) return;
+        _d.WaitUntilRecognising();
+        var reply = _d.Call("enrol_from_camera", new JsonObject { ["id"] = "cam-nobody", ["name"] = "Nobody", ["frames"] = 3, ["timeout_s"] = 2 });
+        Assert.Equal(CommandErrors.Timeout, Code(reply));
+        Assert.Equal((0, 3), ((int)reply["error"]!["collected"]!, (int)reply["error"]!["needed"]!));
+        Assert.True((int?)reply["error"]!["ignored"]!["no_face"] > 0, reply.ToJsonString());
+        Assert.Equal(CommandErrors.NotFound, Code(_d.Call("get", new JsonObject { ["id"] = "cam-nobody" })));
+        // Progress was published while it looked (the test pattern has no face).
+        Assert.Contains(_d.Messages, m => m.Topic == $"{_d.Base}/event/enrol_progress" && Encoding.UTF8.GetString(m.Payload).Contains("cam-nobody"));
+
+        Assert.Equal(CommandErrors.BadField, Code(_d.Call("enrol_from_camera", new JsonObject { ["id"] = "x", ["name"] = "X", ["frames"] = 0 })));
+        Assert.Equal(CommandErrors.BadField, Code(_d.Call("enrol_from_camera", new JsonObject { ["id"] = "x", ["name"] = "X", ["frames"] = 21 })));
+        Assert.Equal(CommandErrors.BadField, Code(_d.Call("enrol_from_camera", new JsonObject { ["id"] = "x", ["name"] = "X", ["timeout_s"] = 61 })));
+        Assert.Equal(CommandErrors.MissingField, Code(_d.Call("enrol_from_camera", new JsonObject { ["id"] = "x" })));
+    }
+
+    [Fact]
+    public void Schedule_IsValidatedPerField_StoredAndShown_AndClearedWithNull()
+    {
+        if (_faces is null) return;
+        Ok(_d.Call("enrol", new JsonObject { ["id"] = "sch-1", ["name"] = "Sched", ["images"] = new JsonArray(Photo("Angelina_Jolie/9.jpg")), ["force"] = true,
+            ["schedule"] = JsonNode.Parse("""{"fri":["13:00-17:00","08:00-12:00"],"sat":["22:00-06:00"]}""") }));
+        var got = Ok(_d.Call("get", new JsonObject { ["id"] = "sch-1" }));
+        Assert.Equal("""{"fri":["08:00-12:00","13:00-17:00"],"sat":["22:00-06:00"]}""", got["schedule"]!.ToJsonString());
+
+        var bad = _d.Call("update", new JsonObject { ["id"] = "sch-1", ["schedule"] = JsonNode.Parse("""{"mon":["8-18"],"xyz":[]}""") });
+        Assert.Equal(CommandErrors.BadField, Code(bad));
+        Assert.Equal(["schedule.mon[0]", "schedule.xyz"], bad["error"]!["details"]!.AsArray().Select(d => (string)d!["field"]!));
+        Assert.Equal(["bad_range", "bad_day"], bad["error"]!["details"]!.AsArray().Select(d => (string)d!["code"]!));
+        Assert.Equal(CommandErrors.BadField, Code(_d.Call("update", new JsonObject { ["id"] = "sch-1", ["schedule"] = new JsonObject() })));
+        Assert.NotNull(Ok(_d.Call("get", new JsonObject { ["id"] = "sch-1" }))["schedule"]); // unchanged by the refusals
+
+        var cleared = Ok(_d.Call("update", new JsonObject { ["id"] = "sch-1", ["schedule"] = null }));
+        Assert.Null(cleared["schedule"]);
+        Ok(_d.Call("delete", new JsonObject { ["id"] = "sch-1" }));
+    }
+
+    [Fact]
     public void Fuzz_MutatedAndRandomPayloads_AreEachAnsweredOrDroppedWithAReason_AndTheDaemonSurvives()
     {
         if (_faces is null) return;
-        const int n = 2000;
+        // 10,000 payloads, at most Window unanswered at a time: well inside the daemon's command queue (64), so each one
+        // reaches the parser instead of being shed as "queue full" (those would still count as logged drops, but would
+        // not test anything). Replies and "command dropped" log lines are reconciled as they arrive.
+        const int n = 10_000;
+        const int window = 32;
         var rng = new Random(20261122);
-        string[] verbs = ["get", "list", "delete", "update", "unlock", "enrol", "selftest", "bogus"];
+        string[] verbs = ["get", "list", "delete", "update", "unlock", "enrol", "add_images", "selftest", "relock", "bogus"];
         var repliesBefore = _d.ReplyCount;
-        var droppedBefore = _d.Daemon.CountLines(l => l.Contains("command dropped"));
-        for (var i = 0; i < n; i++)
+        var dropped = 0;
+        var queueFull = 0;
+        var dropCodes = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+        void OnLine(string line)
         {
-            var verb = verbs[rng.Next(verbs.Length)];
-            var valid = _d.Sign($"fz-{i}", verb, new JsonObject { ["id"] = "fuzz-nobody", ["reason"] = "fuzz", ["offset"] = rng.Next(-5, 5) },
-                key: rng.Next(4) == 0 ? CommandDaemon.Key : new byte[32]);
-            byte[] payload = rng.Next(6) switch
-            {
-                0 => RandomBytes(rng, rng.Next(0, 300)),
-                1 => valid[..rng.Next(valid.Length)],
-                2 => Flip(rng, valid, 1 + rng.Next(4)),
-                3 => Encoding.UTF8.GetBytes(RandomJson(rng, 0)),
-                4 => Encoding.UTF8.GetBytes($$"""{"signed":{"request_id":"fz-{{i}}","verb":"{{verb}}","args":{{RandomJson(rng, 0)}}},"sig":"{{Convert.ToBase64String(RandomBytes(rng, 32))}}"}"""),
-                _ => valid,
-            };
-            _d.Publish(verb, payload);
-            // One at a time: a payload that is neither answered nor dropped is named in the failure.
-            var expected = i + 1;
-            Wait.Until(() => _d.ReplyCount - repliesBefore + _d.Daemon.CountLines(l => l.Contains("command dropped")) - droppedBefore >= expected,
-                $"fuzz payload {i} on cmd/{verb} to be answered or dropped: {Convert.ToBase64String(payload)}", TimeSpan.FromSeconds(20));
+            var at = line.IndexOf("command dropped", StringComparison.Ordinal);
+            if (at < 0) return;
+            Interlocked.Increment(ref dropped);
+            if (line.Contains("queue full", StringComparison.Ordinal)) Interlocked.Increment(ref queueFull);
+            var open = line.IndexOf('(', at);
+            var close = open < 0 ? -1 : line.IndexOf(')', open);
+            var code = open >= 0 && close > open ? line[(open + 1)..close] : "?";
+            dropCodes.AddOrUpdate(code, 1, (_, c) => c + 1);
         }
-        Wait.Until(() => _d.ReplyCount - repliesBefore + _d.Daemon.CountLines(l => l.Contains("command dropped")) - droppedBefore >= n,
-            "every fuzz payload answered or dropped", TimeSpan.FromSeconds(120));
+        _d.Daemon.LineReceived += OnLine;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            int Settled() => _d.ReplyCount - repliesBefore + Volatile.Read(ref dropped);
+            for (var i = 0; i < n; i++)
+            {
+                var verb = verbs[rng.Next(verbs.Length)];
+                var args = new JsonObject { ["id"] = "fuzz-nobody", ["reason"] = "fuzz", ["offset"] = rng.Next(-5, 5) };
+                if (rng.Next(8) == 0) args["schedule"] = JsonNode.Parse(RandomJson(rng, 0));
+                var valid = _d.Sign($"fz-{i}", verb, args, key: rng.Next(4) == 0 ? CommandDaemon.Key : new byte[32]);
+                byte[] payload = rng.Next(7) switch
+                {
+                    0 => RandomBytes(rng, rng.Next(0, 300)),
+                    1 => valid[..rng.Next(valid.Length)],
+                    2 => Flip(rng, valid, 1 + rng.Next(4)),
+                    3 => Encoding.UTF8.GetBytes(RandomJson(rng, 0)),
+                    4 => Encoding.UTF8.GetBytes($$"""{"signed":{"request_id":"fz-{{i}}","verb":"{{verb}}","args":{{RandomJson(rng, 0)}}},"sig":"{{Convert.ToBase64String(RandomBytes(rng, 32))}}"}"""),
+                    5 => Splice(rng, valid, Encoding.UTF8.GetBytes(RandomJson(rng, 0))),
+                    _ => valid,
+                };
+                _d.Publish(verb, payload);
+                var deadline = clock.Elapsed + TimeSpan.FromSeconds(30);
+                while (i + 1 - Settled() >= window)
+                {
+                    if (clock.Elapsed > deadline || _d.Daemon.HasExited)
+                        throw new TimeoutException($"fuzz: {i + 1 - Settled()} payloads unanswered for 30 s after payload {i} on cmd/{verb} ({Convert.ToBase64String(payload)}); daemon exited: {_d.Daemon.HasExited}");
+                    Thread.Sleep(1);
+                }
+            }
+            Wait.Until(() => Settled() >= n, "every fuzz payload answered or dropped", TimeSpan.FromSeconds(60));
+        }
+        finally
+        {
+            _d.Daemon.LineReceived -= OnLine;
+        }
         var replies = _d.ReplyCount - repliesBefore;
-        var dropped = _d.Daemon.CountLines(l => l.Contains("command dropped")) - droppedBefore;
-        _output.WriteLine($"fuzz: {n} payloads, {replies} answered, {dropped} dropped with a logged reason");
+        _output.WriteLine($"fuzz: {n} payloads in {clock.Elapsed.TotalSeconds:F1} s ({n / clock.Elapsed.TotalSeconds:F0}/s): {replies} answered, " +
+                          $"{dropped} dropped with a logged reason ({string.Join(", ", dropCodes.OrderBy(k => k.Key).Select(k => $"{k.Key} {k.Value}"))}), 0 crashes");
         Assert.Equal(n, replies + dropped);
+        Assert.Equal(0, queueFull);
         Assert.False(_d.Daemon.HasExited);
         Assert.True((bool)_d.Call("selftest", new JsonObject())["ok"]!);
         Assert.DoesNotContain(_d.Daemon.Lines, l => l.Contains("failed unexpectedly") || l.Contains("internal error"));
+    }
+
+    /// <summary>A valid payload with a random JSON value written over a random part of it.</summary>
+    private static byte[] Splice(Random rng, byte[] valid, byte[] insert)
+    {
+        var at = rng.Next(valid.Length);
+        var cut = Math.Min(valid.Length - at, rng.Next(0, 40));
+        return [.. valid.AsSpan(0, at), .. insert, .. valid.AsSpan(at + cut)];
     }
 
     private (int Exit, string Stdout) Admin(params string[] args) => AdminWithKey(_d.KeyFile, args);

@@ -316,6 +316,37 @@ public sealed class DaemonEndToEndTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void TemplateKey_MissingForAnEncryptedGallery_OrOpenToOthers_OrABadTimeZone_ExitsWithTwo_AndNothingIsLost()
+    {
+        // A gallery whose templates were sealed with a key kept elsewhere (e.g. restored from a backup without its key).
+        var state = Path.Combine(_dir, "state");
+        var elsewhere = Path.Combine(_dir, "elsewhere.key");
+        using (var gallery = EdgeGate.Storage.SqliteGalleryStore.Open(Path.Combine(state, "gallery.db"), EdgeGate.Storage.GalleryKey.File(elsewhere)))
+            gallery.Enrol(new EdgeGate.Core.Gallery.PersonEnrolment("p1", "P One"), [new EdgeGate.Core.Gallery.NewTemplate("m", [0.6f, 0.8f], 1)]);
+        var before = File.ReadAllBytes(Path.Combine(state, "gallery.db"));
+        string[] sets = [$"Storage:Path={state}", "Door:Driver=sim", "Mqtt:Host=", "Camera:Source=videotestsrc ! appsink name=sink"];
+
+        var exit = DaemonProcess.RunToExit(output, sets, RunLimit, out var daemon);
+        using (daemon)
+        {
+            Assert.Equal(2, exit);
+            Assert.Contains(daemon.Lines, l => l.Contains("template key file") && l.Contains(Path.Combine(state, "template.key")) && l.Contains("restore"));
+        }
+        Assert.False(File.Exists(Path.Combine(state, "template.key")), "no new key may be made up for an encrypted gallery");
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(state, "gallery.db")));
+
+        // The right key, but readable by others: refused before anything starts.
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(elsewhere, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.OtherRead);
+        exit = DaemonProcess.RunToExit(output, [.. sets, $"Storage:TemplateKeyPath={elsewhere}", "Site:TimeZone=Mars/Olympus_Mons"], RunLimit, out var second);
+        using (second)
+        {
+            Assert.Equal(2, exit);
+            Assert.Contains(second.Lines, l => l.Contains("EdgeGate:Storage:TemplateKeyPath") && l.Contains("group or others"));
+            Assert.Contains(second.Lines, l => l.Contains("EdgeGate:Site:TimeZone") && l.Contains("Mars/Olympus_Mons"));
+        }
+    }
+
+    [Fact]
     public void UnderSystemd_SaysReady_FeedsTheWatchdogWhileFramesFlow_AndSaysStopping()
     {
         if (TestData.FacesOrSkip(output) is not { } faces) return;

@@ -79,6 +79,9 @@ public sealed class DaemonProcess : IDisposable
 
     public int CountLines(Func<string, bool> match) => _lines.Count(match);
 
+    /// <summary>Each output line as it arrives (on a reader thread), for counting without rescanning every line.</summary>
+    public event Action<string>? LineReceived;
+
     public void Signal(string signal)
     {
         using var kill = Process.Start("kill", ["-" + signal, _process.Id.ToString()]);
@@ -89,6 +92,7 @@ public sealed class DaemonProcess : IDisposable
     {
         if (line is null) return;
         _lines.Enqueue(line);
+        LineReceived?.Invoke(line);
         try { _output.WriteLine($"daemon {stream}: {line}"); }
         catch (InvalidOperationException) { }
     }

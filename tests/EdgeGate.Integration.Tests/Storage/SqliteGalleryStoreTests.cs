@@ -27,7 +27,7 @@ public sealed class SqliteGalleryStoreTests : IDisposable
         }
     }
 
-    private SqliteGalleryStore OpenStore() => SqliteGalleryStore.Open(_dbPath, _clock);
+    private SqliteGalleryStore OpenStore() => SqliteGalleryStore.Open(_dbPath, GalleryKey.File(Path.Combine(_dir, "template.key")), _clock);
 
     [Fact]
     public void Update_ChangesNameFlagAndValidity_KeepsTemplates_AndMovesTheChangeStamp()
@@ -49,14 +49,32 @@ public sealed class SqliteGalleryStoreTests : IDisposable
     }
 
     [Fact]
-    public void Open_CreatesDirectoryAndFile_WithSchemaVersion1()
+    public void Schedule_RoundTripsThroughEnrolAndUpdate_SurvivesReopen_AndIsClearedWithNull()
+    {
+        var schedule = WeeklySchedule.FromJson("""{"sat":["22:00-06:00"],"mon":["08:00-18:00"]}""");
+        using (var store = OpenStore())
+        {
+            var outcome = store.Enrol(new PersonEnrolment("p1", "P", Schedule: schedule), [new NewTemplate(ModelA, [1f, 0f], 0.9f)]);
+            Assert.Equal(schedule, outcome.Person.Schedule);
+            Assert.Equal(outcome.Person, store.GetPerson("p1"));
+        }
+        using (var store = OpenStore())
+        {
+            Assert.Equal("""{"mon":["08:00-18:00"],"sat":["22:00-06:00"]}""", store.GetPerson("p1")!.Schedule!.ToJson());
+            Assert.Null(store.Update("p1", p => p with { Schedule = null })!.Schedule);
+            Assert.Null(store.GetPerson("p1")!.Schedule);
+        }
+    }
+
+    [Fact]
+    public void Open_CreatesDirectoryAndFile_WithSchemaVersion2()
     {
         using (OpenStore())
         {
             Assert.True(File.Exists(_dbPath));
         }
 
-        Assert.Equal(1L, Scalar("PRAGMA user_version"));
+        Assert.Equal(2L, Scalar("PRAGMA user_version"));
     }
 
     [Fact]
@@ -341,7 +359,7 @@ public sealed class SqliteGalleryStoreTests : IDisposable
         var text = string.Join('\n', Enumerable.Range(0, 50).Select(i => $"line {i}: this is not a database"));
         File.WriteAllText(path, text);
 
-        var ex = Assert.Throws<InvalidDataException>(() => SqliteGalleryStore.Open(path));
+        var ex = Assert.Throws<InvalidDataException>(() => SqliteGalleryStore.Open(path, GalleryKey.File(Path.Combine(_dir, "template.key"))));
 
         Assert.Contains(path, ex.Message);
         Assert.Equal(text, File.ReadAllText(path));

@@ -178,7 +178,7 @@ public sealed class SqliteOutboxTests : IDisposable
     [Fact]
     public void Open_TheGalleryFile_IsRefused()
     {
-        using (SqliteGalleryStore.Open(DbPath))
+        using (SqliteGalleryStore.Open(DbPath, key: null))
         {
         }
 
