@@ -243,4 +243,22 @@ public class GalleryMatcherSearchTests
             Assert.Equal(want, Int8Rows.Dot(a, b));
         }
     }
+
+    [Fact]
+    public void Int8DotRows_EqualsTheDotOfEachRow()
+    {
+        var rng = new Random(23);
+        foreach (var dim in new[] { 512, 64, 20 })
+        {
+            const int rows = 37;
+            var probe = new sbyte[dim];
+            var matrix = new sbyte[rows * dim];
+            for (var i = 0; i < dim; i++) probe[i] = (sbyte)rng.Next(-127, 128);
+            for (var i = 0; i < matrix.Length; i++) matrix[i] = (sbyte)rng.Next(-127, 128);
+            var sums = Enumerable.Range(0, rows).Select(r => Int8Rows.Sum(matrix.AsSpan(r * dim, dim))).ToArray();
+            var got = new int[rows];
+            Int8Rows.DotRows(probe, matrix, sums, got);
+            for (var r = 0; r < rows; r++) Assert.Equal(Int8Rows.Dot(probe, matrix.AsSpan(r * dim, dim)), got[r]);
+        }
+    }
 }

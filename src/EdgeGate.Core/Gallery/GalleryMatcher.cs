@@ -79,6 +79,7 @@ public sealed class GalleryMatcher
     private sbyte[] _quantized = [];
     private float[] _scale = [];
     private float[] _error = [];
+    private int[] _rowSum = [];
     private int[] _personOf = [];
     private long[] _templateOf = [];
     private readonly List<string> _personIds = [];
@@ -123,6 +124,7 @@ public sealed class GalleryMatcher
             _quantized = new sbyte[list.Count * dim];
             _scale = new float[list.Count];
             _error = new float[list.Count];
+            _rowSum = new int[list.Count];
             _personOf = new int[list.Count];
             _templateOf = new long[list.Count];
             foreach (var t in list) Append(t);
@@ -271,6 +273,7 @@ public sealed class GalleryMatcher
         var pool = ArrayPool<float>.Shared;
         var probeQ = ArrayPool<sbyte>.Shared.Rent(_dim);
         var approx = pool.Rent(_rows);
+        var dots = ArrayPool<int>.Shared.Rent(_rows);
         var lower = pool.Rent(persons);
         var exact = pool.Rent(persons);
         try
@@ -282,9 +285,10 @@ public sealed class GalleryMatcher
             const float slack = 1e-4f;
             var lo = lower.AsSpan(0, persons);
             lo.Fill(float.NegativeInfinity);
+            Int8Rows.DotRows(q, _quantized, _rowSum, dots.AsSpan(0, _rows));
             for (var r = 0; r < _rows; r++)
             {
-                var a = Int8Rows.Dot(q, _quantized.AsSpan(r * _dim, _dim)) * (probeScale * _scale[r]);
+                var a = dots[r] * (probeScale * _scale[r]);
                 approx[r] = a;
                 var l = a - (probeQNorm * _error[r] + probeError + slack);
                 ref var slot = ref lo[_personOf[r]];
@@ -307,6 +311,7 @@ public sealed class GalleryMatcher
         {
             ArrayPool<sbyte>.Shared.Return(probeQ);
             pool.Return(approx);
+            ArrayPool<int>.Shared.Return(dots);
             pool.Return(lower);
             pool.Return(exact);
         }
@@ -352,6 +357,7 @@ public sealed class GalleryMatcher
         Array.Resize(ref _quantized, checked(capacity * dim));
         Array.Resize(ref _scale, capacity);
         Array.Resize(ref _error, capacity);
+        Array.Resize(ref _rowSum, capacity);
         Array.Resize(ref _personOf, capacity);
         Array.Resize(ref _templateOf, capacity);
     }
@@ -364,6 +370,7 @@ public sealed class GalleryMatcher
         // Rows are stored at unit length, so a dot product is the cosine even for a template stored slightly off 1.
         TensorPrimitives.Divide(t.Embedding, TensorPrimitives.Norm(t.Embedding), row);
         (_scale[r], _error[r]) = Int8Rows.Quantize(row, _quantized.AsSpan(r * _dim, _dim));
+        _rowSum[r] = Int8Rows.Sum(_quantized.AsSpan(r * _dim, _dim));
         if (!_personIndex.TryGetValue(t.PersonId, out var p))
         {
             p = _personIds.Count;
@@ -386,6 +393,7 @@ public sealed class GalleryMatcher
             _quantized.AsSpan(last * _dim, _dim).CopyTo(_quantized.AsSpan(r * _dim, _dim));
             _scale[r] = _scale[last];
             _error[r] = _error[last];
+            _rowSum[r] = _rowSum[last];
             _personOf[r] = _personOf[last];
             _templateOf[r] = _templateOf[last];
             _rowOfTemplate[_templateOf[r]] = r;
