@@ -16,6 +16,9 @@ public static class EmbedderVariants
 
     public static readonly string[] All = [Auto, Original, Fast];
 
+    /// <summary>Every variant that names one model file (not <see cref="Auto"/>): what <c>edgegate bench</c> times.</summary>
+    public static readonly string[] Concrete = [Original, Fast];
+
     public const string OriginalFileName = "fr_feature.onnx";
     public const string FastFileName = "fr_feature.fp32-fast.onnx";
 

@@ -60,6 +60,11 @@ public sealed class FaceEngine(
     public string ModelId => embedder.ModelId;
     public FaceQualityOptions QualityOptions { get; } = quality;
 
+    // The stages one by one, for timing them separately (edgegate bench).
+    public UltraFaceDetector Detector => detector;
+    public LandmarkDetector Landmarks => landmarks;
+    public FaceEmbedder Embedder => embedder;
+
     /// <summary>
     /// Every face the detector finds, most visible first, each with landmarks, alignment and quality. The result is the
     /// caller's to keep (fresh objects); the door's per-frame path uses <see cref="Access.IFaceAnalyzer.Observe"/>.
