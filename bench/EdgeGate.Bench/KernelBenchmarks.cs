@@ -58,6 +58,20 @@ public class KernelBenchmarks
         return _resized[0];
     }
 
+    [Benchmark(Description = "resize 360x288 -> 320x240, scalar reference")]
+    public byte DetectorResizeScalar()
+    {
+        ImageSampler.WarpScalar(_frame, _detectorGrid, UltraFaceDetector.InputWidth, UltraFaceDetector.InputHeight, _resized);
+        return _resized[0];
+    }
+
+    [Benchmark(Description = "affine warp to 112x112, scalar reference")]
+    public byte AlignWarpScalar()
+    {
+        ImageSampler.WarpScalar(_frame, _faceToFrame, FaceAligner.Size, FaceAligner.Size, _aligned);
+        return _aligned[0];
+    }
+
     [Benchmark(Description = "affine warp to 112x112 (5-point similarity), bilinear")]
     public byte AlignWarp()
     {

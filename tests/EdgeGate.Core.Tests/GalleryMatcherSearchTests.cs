@@ -245,6 +245,19 @@ public class GalleryMatcherSearchTests
     }
 
     [Fact]
+    public void Quantize_UsesTheLargestMagnitude_EvenWhenItIsNegative()
+    {
+        // A loose scale would keep results exact (the bound covers it) but send every row to the float re-scoring.
+        float[] v = [-0.9f, 0.3f, 0.1f, -0.2f];
+        var q = new sbyte[4];
+        var (scale, error) = Int8Rows.Quantize(v, q);
+        Assert.Equal(0.9f / 127, scale, 6);
+        Assert.Equal(-127, q[0]);
+        Assert.Equal(42, q[1]);
+        Assert.True(error < scale, $"rounding error {error}");
+    }
+
+    [Fact]
     public void Int8DotRows_EqualsTheDotOfEachRow()
     {
         var rng = new Random(23);

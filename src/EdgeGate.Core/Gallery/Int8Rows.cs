@@ -17,8 +17,9 @@ public static class Int8Rows
     public static (float Scale, float Error) Quantize(ReadOnlySpan<float> v, Span<sbyte> q)
     {
         if (q.Length != v.Length) throw new ArgumentException("quantised row must have the vector's length", nameof(q));
-        var max = TensorPrimitives.MaxMagnitude(v);
-        var scale = max > 0 ? MathF.Abs(max) / 127f : 1f;
+        // MaxMagnitude returns the element itself, which may be negative.
+        var max = MathF.Abs(TensorPrimitives.MaxMagnitude(v));
+        var scale = max > 0 ? max / 127f : 1f;
         var inv = 1f / scale;
         double err = 0;
         for (var i = 0; i < v.Length; i++)
