@@ -196,12 +196,28 @@ public static class Program
         var model = new Command("model", "prepare model variants") { prepare };
 
         // bench
-        var benchImage = new Argument<string>("image") { Description = "a photo with a face (e.g. one from the site's enrolment photos)" };
-        var iterations = new Option<int>("--iterations") { Description = "timed runs per stage", DefaultValueFactory = _ => 30 };
+        var benchImage = new Argument<string?>("image") { Description = "also time the stages on this photo (e.g. one of the site's enrolment photos)", Arity = ArgumentArity.ZeroOrOne };
+        var iterations = new Option<int>("--iterations") { Description = "timed runs per stage on the photo", DefaultValueFactory = _ => 30 };
         var benchPrepared = new Option<string?>("--prepared") { Description = "where prepared models are (default: as the daemon finds them)" };
-        var bench = new Command("bench", "time each stage on this device, for every installed embedder variant") { benchImage, iterations, benchPrepared };
-        bench.SetAction(r => Run(r, json, () => BenchCommand.Run(r.GetValue(benchImage)!, r.GetValue(iterations), r.GetValue(threads), r.GetValue(benchPrepared)),
-            BenchCommand.Print));
+        var benchVideo = new Option<string?>("--video") { Description = "clip played through the door's pipeline (default: a GRID clip in $EDGEGATE_FACES/video)" };
+        var benchFrames = new Option<int>("--frames") { Description = "frames of the clip to use", DefaultValueFactory = _ => 75 };
+        var benchPasses = new Option<int>("--passes") { Description = "timed visits (passes over the clip, each a new track)", DefaultValueFactory = _ => 2 };
+        var benchGallery = new Option<int>("--gallery-size") { Description = "templates in the synthetic gallery matched against", DefaultValueFactory = _ => 3000 };
+        var benchSave = new Option<bool>("--save") { Description = $"write <prepared>/{BenchCommand.SavedFileName} (embedder medians) for the daemon's auto choice" };
+        var bench = new Command("bench", "time each stage and the door's per-frame pipeline on this device, for every installed embedder variant")
+            { benchImage, iterations, benchPrepared, benchVideo, benchFrames, benchPasses, benchGallery, benchSave };
+        bench.SetAction(r => Run(r, json, () => BenchCommand.Run(new BenchOptions
+        {
+            Image = r.GetValue(benchImage),
+            Video = r.GetValue(benchVideo),
+            Iterations = r.GetValue(iterations),
+            Frames = r.GetValue(benchFrames),
+            Passes = r.GetValue(benchPasses),
+            GalleryTemplates = r.GetValue(benchGallery),
+            Threads = r.GetValue(threads),
+            PreparedDirectory = r.GetValue(benchPrepared),
+            Save = r.GetValue(benchSave),
+        }), BenchCommand.Print));
 
         root.Subcommands.Add(enrol);
         root.Subcommands.Add(bench);

@@ -4,12 +4,19 @@ using EdgeGate.Core.Ports;
 
 namespace EdgeGate.Core.Access;
 
-/// <summary>What the pipeline needs from the face engine; <see cref="FaceEngine"/> implements it.</summary>
+/// <summary>
+/// What the pipeline needs from the face engine; <see cref="FaceEngine"/> implements it. Built for the per-frame path:
+/// the results live in buffers the analyzer reuses, so a frame allocates nothing.
+/// </summary>
 public interface IFaceAnalyzer
 {
     FaceQualityOptions QualityOptions { get; }
-    List<FaceObservation> Observe(Frames.BgrFrame frame);
-    float[] Embed(FaceObservation face);
+
+    /// <summary>The faces in the frame, most visible first. The list and its observations are overwritten by the next call.</summary>
+    IReadOnlyList<FaceObservation> Observe(Frames.BgrFrame frame);
+
+    /// <summary>The face's unit embedding, valid until the next call.</summary>
+    ReadOnlySpan<float> Embed(FaceObservation face);
 }
 
 public sealed record AccessOptions
@@ -76,6 +83,8 @@ public sealed class AccessPipeline : IDisposable
     private readonly Dictionary<string, long> _lastGrant = [];
     private readonly List<FaceTrack> _ended = [];
     private readonly List<AccessDecision> _decisions = [];
+    private readonly List<FaceBox> _boxes = [];
+    private readonly List<FaceTrack> _frameTracks = [];
 
     public AccessPipeline(IFaceAnalyzer faces, GalleryMatcher matcher, IPersonDirectory people, IDoorActuator door,
         ILivenessStage liveness, AccessOptions? options = null, TrackerOptions? tracker = null, TimeProvider? time = null)
@@ -99,10 +108,11 @@ public sealed class AccessPipeline : IDisposable
         var start = _time.GetTimestamp();
         _decisions.Clear();
         var faces = _faces.Observe(frame.Image);
-        var boxes = new FaceBox[faces.Count];
-        for (var i = 0; i < faces.Count; i++) boxes[i] = faces[i].Box;
+        _boxes.Clear();
+        for (var i = 0; i < faces.Count; i++) _boxes.Add(faces[i].Box);
         _ended.Clear();
-        var tracks = _tracker.Update(boxes, frame.StreamTime, frame.ArrivedTimestamp, _ended);
+        _tracker.Update(_boxes, frame.StreamTime, frame.ArrivedTimestamp, _ended, _frameTracks);
+        var tracks = _frameTracks;
         var now = frame.StreamTime;
         var embedded = 0;
         // Observe() sorts faces most visible first, so the person nearest the door gets the embedding budget.
@@ -152,7 +162,7 @@ public sealed class AccessPipeline : IDisposable
         return _decisions;
     }
 
-    private void Identify(TrackState state, float[] embedding)
+    private void Identify(TrackState state, ReadOnlySpan<float> embedding)
     {
         state.Embedded++;
         var result = _matcher.Identify(embedding);

@@ -48,6 +48,8 @@ public sealed class FaceTracker
 {
     private readonly TrackerOptions _options;
     private readonly List<FaceTrack> _tracks = [];
+    private readonly List<(float Score, int Box, int Track)> _pairs = [];
+    private bool[] _taken = new bool[8];
     private long _nextId = 1;
 
     public FaceTracker(TrackerOptions? options = null)
@@ -64,10 +66,22 @@ public sealed class FaceTracker
     /// </summary>
     public FaceTrack[] Update(IReadOnlyList<FaceBox> boxes, TimeSpan now, long arrivedTimestamp, List<FaceTrack> ended)
     {
-        var assigned = new FaceTrack?[boxes.Count];
-        var taken = new bool[_tracks.Count];
+        var assigned = new List<FaceTrack>(boxes.Count);
+        Update(boxes, now, arrivedTimestamp, ended, assigned);
+        return [.. assigned];
+    }
+
+    /// <summary>As the array form, into <paramref name="assigned"/> (cleared first): the per-frame path, which allocates only new tracks.</summary>
+    public void Update(IReadOnlyList<FaceBox> boxes, TimeSpan now, long arrivedTimestamp, List<FaceTrack> ended, List<FaceTrack> assigned)
+    {
+        assigned.Clear();
+        for (var b = 0; b < boxes.Count; b++) assigned.Add(null!);
+        if (_taken.Length < _tracks.Count) _taken = new bool[Math.Max(_tracks.Count, 2 * _taken.Length)];
+        var taken = _taken.AsSpan(0, _tracks.Count);
+        taken.Clear();
         // Candidate pairs ranked by overlap, then by closeness, so the best continuation wins each conflict.
-        var pairs = new List<(float Score, int Box, int Track)>();
+        var pairs = _pairs;
+        pairs.Clear();
         for (var b = 0; b < boxes.Count; b++)
         {
             for (var t = 0; t < _tracks.Count; t++)
@@ -80,7 +94,7 @@ public sealed class FaceTracker
                     pairs.Add((1 - shift / (_options.MaxCentreShift + 1e-6f), b, t));
             }
         }
-        pairs.Sort((x, y) => y.Score.CompareTo(x.Score));
+        pairs.Sort(ByScoreDescending);
         foreach (var (_, b, t) in pairs)
         {
             if (assigned[b] is not null || taken[t]) continue;
@@ -97,18 +111,15 @@ public sealed class FaceTracker
             ended.Add(_tracks[t]);
             _tracks.RemoveAt(t);
         }
-        var result = new FaceTrack[boxes.Count];
         for (var b = 0; b < boxes.Count; b++)
         {
-            if (assigned[b] is null)
-            {
-                assigned[b] = new FaceTrack(_nextId++, boxes[b], now, arrivedTimestamp);
-                _tracks.Add(assigned[b]!);
-            }
-            result[b] = assigned[b]!;
+            if (assigned[b] is not null) continue;
+            assigned[b] = new FaceTrack(_nextId++, boxes[b], now, arrivedTimestamp);
+            _tracks.Add(assigned[b]);
         }
-        return result;
     }
+
+    private static readonly Comparison<(float Score, int Box, int Track)> ByScoreDescending = (x, y) => y.Score.CompareTo(x.Score);
 
     /// <summary>Ends every track (end of stream, camera restart).</summary>
     public void EndAll(List<FaceTrack> ended)

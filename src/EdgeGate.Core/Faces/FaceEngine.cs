@@ -10,15 +10,21 @@ public sealed class FaceObservation
         Box = box; Landmarks = landmarks; Five = five; ImageToTemplate = imageToTemplate; AlignedBgr = aligned; Quality = quality;
     }
 
-    public FaceBox Box { get; }
+    /// <summary>A slot the engine refills frame after frame (its arrays are reused, see <see cref="Access.IFaceAnalyzer"/>).</summary>
+    internal FaceObservation()
+        : this(default, new PointF[LandmarkDetector.PointCount], default, Affine.Identity, new byte[FaceAligner.Size * FaceAligner.Size * 3], default)
+    {
+    }
+
+    public FaceBox Box { get; internal set; }
     public PointF[] Landmarks { get; }
-    public FivePoints Five { get; }
-    public Affine ImageToTemplate { get; }
+    public FivePoints Five { get; internal set; }
+    public Affine ImageToTemplate { get; internal set; }
 
     /// <summary>The 112×112 aligned face, packed BGR.</summary>
     public byte[] AlignedBgr { get; }
 
-    public FaceQualityMetrics Quality { get; }
+    public FaceQualityMetrics Quality { get; internal set; }
 }
 
 /// <summary>The outcome of asking for exactly one usable face: an embedding, or why there is none.</summary>
@@ -43,30 +49,79 @@ public sealed class FaceEngine(
     FaceEmbedder embedder,
     FaceQualityOptions quality) : Access.IFaceAnalyzer, IDisposable
 {
+    // The per-frame path (IFaceAnalyzer) reuses all of these: a frame with a tracked face allocates nothing.
+    private readonly List<FaceBox> _boxes = new(16);
+    private readonly List<FaceObservation> _slots = [];
+    private readonly List<FaceObservation> _frameFaces = new(16);
+    private readonly float[] _embedding = new float[FaceEmbedder.Dimension];
+    private int _sortWidth, _sortHeight;
+    private Comparison<FaceBox>? _byVisibleArea;
+
     public string ModelId => embedder.ModelId;
     public FaceQualityOptions QualityOptions { get; } = quality;
 
-    /// <summary>Every face the detector finds, most visible first, each with landmarks, alignment and quality.</summary>
+    // The stages one by one, for timing them separately (edgegate bench).
+    public UltraFaceDetector Detector => detector;
+    public LandmarkDetector Landmarks => landmarks;
+    public FaceEmbedder Embedder => embedder;
+
+    /// <summary>
+    /// Every face the detector finds, most visible first, each with landmarks, alignment and quality. The result is the
+    /// caller's to keep (fresh objects); the door's per-frame path uses <see cref="Access.IFaceAnalyzer.Observe"/>.
+    /// </summary>
     public List<FaceObservation> Observe(BgrFrame frame)
     {
-        var boxes = detector.Detect(frame);
-        int w = frame.Width, h = frame.Height;
-        boxes.Sort((a, b) => b.VisibleArea(w, h).CompareTo(a.VisibleArea(w, h)));
-        var result = new List<FaceObservation>(boxes.Count);
-        foreach (var box in boxes)
+        DetectSorted(frame);
+        var result = new List<FaceObservation>(_boxes.Count);
+        foreach (var box in _boxes)
         {
-            var pts = landmarks.Detect(frame, box);
-            var five = FivePoints.From68(pts);
-            var aligned = new byte[FaceAligner.Size * FaceAligner.Size * 3];
-            var toTemplate = FaceAligner.Align(frame, five, aligned);
-            var (yaw, pitch, roll) = FaceQualityMeter.Pose(five, toTemplate);
-            var metrics = new FaceQualityMetrics(five.EyeDistance, FaceQualityMeter.Sharpness(aligned, FaceAligner.Size), yaw, pitch, roll);
-            result.Add(new FaceObservation(box, pts, five, toTemplate, aligned, metrics));
+            var face = new FaceObservation();
+            Fill(frame, box, face);
+            result.Add(face);
         }
         return result;
     }
 
+    IReadOnlyList<FaceObservation> Access.IFaceAnalyzer.Observe(BgrFrame frame)
+    {
+        DetectSorted(frame);
+        _frameFaces.Clear();
+        for (var i = 0; i < _boxes.Count; i++)
+        {
+            if (i == _slots.Count) _slots.Add(new FaceObservation());
+            Fill(frame, _boxes[i], _slots[i]);
+            _frameFaces.Add(_slots[i]);
+        }
+        return _frameFaces;
+    }
+
     public float[] Embed(FaceObservation face) => embedder.Embed(face.AlignedBgr);
+
+    ReadOnlySpan<float> Access.IFaceAnalyzer.Embed(FaceObservation face)
+    {
+        embedder.Embed(face.AlignedBgr, _embedding);
+        return _embedding;
+    }
+
+    private void DetectSorted(BgrFrame frame)
+    {
+        detector.Detect(frame, _boxes);
+        (_sortWidth, _sortHeight) = (frame.Width, frame.Height);
+        _byVisibleArea ??= (a, b) => b.VisibleArea(_sortWidth, _sortHeight).CompareTo(a.VisibleArea(_sortWidth, _sortHeight));
+        _boxes.Sort(_byVisibleArea);
+    }
+
+    private void Fill(BgrFrame frame, in FaceBox box, FaceObservation face)
+    {
+        landmarks.Detect(frame, box, face.Landmarks);
+        var five = FivePoints.From68(face.Landmarks);
+        var toTemplate = FaceAligner.Align(frame, five, face.AlignedBgr);
+        var (yaw, pitch, roll) = FaceQualityMeter.Pose(five, toTemplate);
+        face.Box = box;
+        face.Five = five;
+        face.ImageToTemplate = toTemplate;
+        face.Quality = new FaceQualityMetrics(five.EyeDistance, FaceQualityMeter.Sharpness(face.AlignedBgr, FaceAligner.Size), yaw, pitch, roll);
+    }
 
     /// <summary>
     /// Runs every stage once on a blank image, so the first person at the door does not also pay for ONNX Runtime's

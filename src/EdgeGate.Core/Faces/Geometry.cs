@@ -86,8 +86,16 @@ public static class NonMaxSuppression
     /// </summary>
     public static List<FaceBox> Apply(List<FaceBox> boxes, float iouThreshold, int maxKeep = int.MaxValue)
     {
-        boxes.Sort((a, b) => b.Score.CompareTo(a.Score));
         var kept = new List<FaceBox>();
+        Apply(boxes, iouThreshold, kept, maxKeep);
+        return kept;
+    }
+
+    /// <summary>As <see cref="Apply(List{FaceBox}, float, int)"/>, into <paramref name="kept"/> (cleared first): no allocation per frame.</summary>
+    public static void Apply(List<FaceBox> boxes, float iouThreshold, List<FaceBox> kept, int maxKeep = int.MaxValue)
+    {
+        boxes.Sort(ByScoreDescending);
+        kept.Clear();
         foreach (var box in boxes)
         {
             if (kept.Count >= maxKeep) break;
@@ -96,6 +104,7 @@ public static class NonMaxSuppression
                 if (k.IoU(box) > iouThreshold) { suppressed = true; break; }
             if (!suppressed) kept.Add(box);
         }
-        return kept;
     }
+
+    private static readonly Comparison<FaceBox> ByScoreDescending = (a, b) => b.Score.CompareTo(a.Score);
 }

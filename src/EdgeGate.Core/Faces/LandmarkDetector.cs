@@ -44,21 +44,35 @@ public sealed class LandmarkDetector : IDisposable
 
     public PointF[] Detect(BgrFrame frame, in FaceBox box)
     {
+        var points = new PointF[PointCount];
+        Detect(frame, box, points);
+        return points;
+    }
+
+    /// <summary>As <see cref="Detect(BgrFrame, in FaceBox)"/>, into <paramref name="points"/> (68 entries).</summary>
+    public void Detect(BgrFrame frame, in FaceBox box, Span<PointF> points)
+    {
+        if (points.Length != PointCount) throw new ArgumentException($"expected room for {PointCount} points", nameof(points));
         var side = box.Height;
         var c = box.Center;
         var x0 = c.X - side / 2; var y0 = c.Y - side / 2;
         ImageSampler.Warp(frame, ImageSampler.RectToGrid(x0, y0, side, side, InputSize, InputSize), InputSize, InputSize, _crop);
         TensorWriter.Gray(_crop, InputSize * InputSize, _model.Input(), 1f / 256f);
         _model.Run();
-        return ToImage(_model.Output(), x0, y0, side);
+        ToImage(_model.Output(), x0, y0, side, points);
     }
 
     internal static PointF[] ToImage(ReadOnlySpan<float> normalised, float x0, float y0, float side)
     {
         var points = new PointF[PointCount];
+        ToImage(normalised, x0, y0, side, points);
+        return points;
+    }
+
+    private static void ToImage(ReadOnlySpan<float> normalised, float x0, float y0, float side, Span<PointF> points)
+    {
         for (var i = 0; i < PointCount; i++)
             points[i] = new PointF(x0 + normalised[2 * i] * side, y0 + normalised[2 * i + 1] * side);
-        return points;
     }
 
     public void Dispose() => _model.Dispose();

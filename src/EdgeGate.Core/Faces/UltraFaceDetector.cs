@@ -53,6 +53,14 @@ public sealed class UltraFaceDetector : IDisposable
 
     public List<FaceBox> Detect(BgrFrame frame)
     {
+        var result = new List<FaceBox>();
+        Detect(frame, result);
+        return result;
+    }
+
+    /// <summary>As <see cref="Detect(BgrFrame)"/>, into <paramref name="result"/> (cleared first): the per-frame path, which allocates nothing.</summary>
+    public void Detect(BgrFrame frame, List<FaceBox> result)
+    {
         var padX = frame.Width * _options.PaddingFraction;
         var padY = frame.Height * _options.PaddingFraction;
         double regionW = frame.Width + 2 * padX, regionH = frame.Height + 2 * padY;
@@ -60,12 +68,20 @@ public sealed class UltraFaceDetector : IDisposable
             InputWidth, InputHeight, _resized);
         TensorWriter.Planar(_resized, InputWidth * InputHeight, _model.Input(), rgb: false, mean: 127f, scale: 1f / 128f);
         _model.Run();
-        return Decode(_model.Output(0), _model.Output(1), -padX, -padY, regionW, regionH);
+        Decode(_model.Output(0), _model.Output(1), -padX, -padY, regionW, regionH, result);
     }
 
     /// <summary>Threshold, map from the padded input back to frame pixels, NMS, size filter.</summary>
     internal List<FaceBox> Decode(ReadOnlySpan<float> scores, ReadOnlySpan<float> boxes,
         double originX, double originY, double regionW, double regionH)
+    {
+        var result = new List<FaceBox>();
+        Decode(scores, boxes, originX, originY, regionW, regionH, result);
+        return result;
+    }
+
+    private void Decode(ReadOnlySpan<float> scores, ReadOnlySpan<float> boxes,
+        double originX, double originY, double regionW, double regionH, List<FaceBox> kept)
     {
         _candidates.Clear();
         var anchors = scores.Length / 2;
@@ -83,10 +99,11 @@ public sealed class UltraFaceDetector : IDisposable
                 (float)(originY + Math.Clamp(b[3], 0f, 1f) * regionH),
                 score));
         }
-        var kept = NonMaxSuppression.Apply(_candidates, _options.NmsIouThreshold);
-        kept.RemoveAll(b => b.Width <= 0);
-        return kept;
+        NonMaxSuppression.Apply(_candidates, _options.NmsIouThreshold, kept);
+        kept.RemoveAll(EmptyBox);
     }
+
+    private static readonly Predicate<FaceBox> EmptyBox = b => b.Width <= 0;
 
     public void Dispose() => _model.Dispose();
 }

@@ -29,6 +29,15 @@ public sealed class BgrFrame : IDisposable
 
     public Span<byte> Row(int y) => Pixels.Slice(y * Stride, Stride);
 
+    /// <summary>
+    /// True when the pooled buffer extends past the last pixel, so a kernel may read a whole 4-byte word at any pixel
+    /// (B, G, R and one byte it ignores). Rented buffers have power-of-two sizes and w·h·3 never is one, so in practice always.
+    /// </summary>
+    internal bool HasTailByte => (_pixels ?? throw new ObjectDisposedException(nameof(BgrFrame))).Length > ByteLength;
+
+    /// <summary>The first pixel byte, for kernels that read past <see cref="ByteLength"/> only when <see cref="HasTailByte"/>.</summary>
+    internal ref byte Origin => ref (_pixels ?? throw new ObjectDisposedException(nameof(BgrFrame)))[0];
+
     /// <summary>Copies a packed BGR source whose rows may be padded (e.g. GStreamer's 4-byte row alignment).</summary>
     public static BgrFrame FromPacked(ReadOnlySpan<byte> source, int width, int height, int sourceStride)
     {

@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using EdgeGate.Core.Faces;
 
 namespace EdgeGate.Core.Frames;
@@ -21,7 +24,14 @@ public static class ImageSampler
     public static void Warp(BgrFrame src, in Affine dstToSrc, int width, int height, Span<byte> dst)
     {
         if (dst.Length < width * height * 3) throw new ArgumentException("destination too small", nameof(dst));
-        var k = (int)Math.Clamp(Math.Ceiling(dstToSrc.Scale - 0.01), 1, MaxSupersample);
+        if (Vector128.IsHardwareAccelerated && src.HasTailByte && width >= Lanes) WarpVector(src, dstToSrc, width, height, dst);
+        else WarpScalar(src, dstToSrc, width, height, dst);
+    }
+
+    /// <summary>The per-pixel reference the vector form must match byte for byte.</summary>
+    internal static void WarpScalar(BgrFrame src, in Affine dstToSrc, int width, int height, Span<byte> dst)
+    {
+        var k = Supersample(dstToSrc);
         var pixels = src.Pixels;
         int w = src.Width, h = src.Height, stride = src.Stride;
         var inv = 1f / (k * k);
@@ -51,6 +61,134 @@ public static class ImageSampler
         }
     }
 
+    private const int Lanes = 4;
+
+    private static int Supersample(in Affine dstToSrc) => (int)Math.Clamp(Math.Ceiling(dstToSrc.Scale - 0.01), 1, MaxSupersample);
+
+    /// <summary>
+    /// Four destination pixels per step. Each lane runs exactly the scalar arithmetic (same operations in the same order,
+    /// no fused multiply-add), so the bytes are identical; the gain is one 4-byte read per corner instead of three and
+    /// no per-tap bounds checks. The last quarter-row that does not fill four lanes goes through the scalar loop.
+    /// </summary>
+    private static void WarpVector(BgrFrame src, in Affine dstToSrc, int width, int height, Span<byte> dst)
+    {
+        var k = Supersample(dstToSrc);
+        int w = src.Width, h = src.Height, stride = src.Stride;
+        ref var p = ref src.Origin;
+        var inv = 1f / (k * k);
+        float a = (float)dstToSrc.A, b = (float)dstToSrc.B, c = (float)dstToSrc.C;
+        float d = (float)dstToSrc.D, e = (float)dstToSrc.E, f = (float)dstToSrc.F;
+        Span<float> offsets = stackalloc float[MaxSupersample];
+        for (var t = 0; t < k; t++) offsets[t] = (t + 0.5f) / k;
+        var lane = Vector128.Create(0f, 1f, 2f, 3f);
+        var maxU = Vector128.Create((float)(w - 1));
+        var maxV = Vector128.Create((float)(h - 1));
+        var lastX = Vector128.Create(w - 1);
+        var lastY = Vector128.Create(h - 1);
+        var one = Vector128.Create(1f);
+        var byteMask = Vector128.Create(0xFFu);
+        var va = Vector128.Create(a); var vc = Vector128.Create(c);
+        var vd = Vector128.Create(d); var vf = Vector128.Create(f);
+        var vStride = Vector128.Create(stride);
+        var three = Vector128.Create(3);
+        var vInv = Vector128.Create(inv);
+        var half = Vector128.Create(0.5f);
+        Span<int> results = stackalloc int[3 * Lanes];
+        ref var o = ref MemoryMarshal.GetReference(dst);
+        for (var y = 0; y < height; y++)
+        {
+            var x = 0;
+            for (; x + Lanes <= width; x += Lanes)
+            {
+                var xs = Vector128.Create((float)x) + lane;
+                Vector128<float> s0 = default, s1 = default, s2 = default;
+                for (var j = 0; j < k; j++)
+                {
+                    var sy = y + offsets[j] - 0.5f;
+                    var bsy = Vector128.Create(b * sy);
+                    var esy = Vector128.Create(e * sy);
+                    for (var i = 0; i < k; i++)
+                    {
+                        var sx = xs + Vector128.Create(offsets[i]) - half;
+                        var u = Vector128.Min(Vector128.Max(va * sx + bsy + vc, Vector128<float>.Zero), maxU);
+                        var v = Vector128.Min(Vector128.Max(vd * sx + esy + vf, Vector128<float>.Zero), maxV);
+                        var x0 = Vector128.ConvertToInt32(u);
+                        var y0 = Vector128.ConvertToInt32(v);
+                        var x1 = Vector128.Min(x0 + Vector128<int>.One, lastX);
+                        var y1 = Vector128.Min(y0 + Vector128<int>.One, lastY);
+                        var fx = u - Vector128.ConvertToSingle(x0);
+                        var fy = v - Vector128.ConvertToSingle(y0);
+                        var w00 = (one - fx) * (one - fy);
+                        var w01 = fx * (one - fy);
+                        var w10 = (one - fx) * fy;
+                        var w11 = fx * fy;
+                        var r0 = y0 * vStride; var r1 = y1 * vStride;
+                        var c0 = x0 * three; var c1 = x1 * three;
+                        var p00 = Gather(ref p, r0 + c0);
+                        var p01 = Gather(ref p, r0 + c1);
+                        var p10 = Gather(ref p, r1 + c0);
+                        var p11 = Gather(ref p, r1 + c1);
+                        s0 += w00 * Channel(p00, 0, byteMask) + w01 * Channel(p01, 0, byteMask) + w10 * Channel(p10, 0, byteMask) + w11 * Channel(p11, 0, byteMask);
+                        s1 += w00 * Channel(p00, 8, byteMask) + w01 * Channel(p01, 8, byteMask) + w10 * Channel(p10, 8, byteMask) + w11 * Channel(p11, 8, byteMask);
+                        s2 += w00 * Channel(p00, 16, byteMask) + w01 * Channel(p01, 16, byteMask) + w10 * Channel(p10, 16, byteMask) + w11 * Channel(p11, 16, byteMask);
+                    }
+                }
+                Vector128.ConvertToInt32(s0 * vInv + half).CopyTo(results);
+                Vector128.ConvertToInt32(s1 * vInv + half).CopyTo(results[Lanes..]);
+                Vector128.ConvertToInt32(s2 * vInv + half).CopyTo(results[(2 * Lanes)..]);
+                var at = (y * width + x) * 3;
+                for (var l = 0; l < Lanes; l++)
+                {
+                    Unsafe.Add(ref o, at + 3 * l) = (byte)results[l];
+                    Unsafe.Add(ref o, at + 3 * l + 1) = (byte)results[Lanes + l];
+                    Unsafe.Add(ref o, at + 3 * l + 2) = (byte)results[2 * Lanes + l];
+                }
+            }
+            if (x < width) WarpPixels(src, dstToSrc, k, y, x, width, dst);
+        }
+    }
+
+    /// <summary>The 4-byte words at four byte offsets (B, G, R and the next byte of each pixel).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<uint> Gather(ref byte p, Vector128<int> offsets) => Vector128.Create(
+        Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref p, offsets.GetElement(0))),
+        Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref p, offsets.GetElement(1))),
+        Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref p, offsets.GetElement(2))),
+        Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref p, offsets.GetElement(3))));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> Channel(Vector128<uint> words, int shift, Vector128<uint> mask) =>
+        Vector128.ConvertToSingle(((words >>> shift) & mask).AsInt32());
+
+    /// <summary>The scalar loop for destination pixels [<paramref name="from"/>, <paramref name="to"/>) of row <paramref name="y"/>.</summary>
+    private static void WarpPixels(BgrFrame src, in Affine dstToSrc, int k, int y, int from, int width, Span<byte> dst)
+    {
+        var pixels = src.Pixels;
+        int w = src.Width, h = src.Height, stride = src.Stride;
+        var inv = 1f / (k * k);
+        float a = (float)dstToSrc.A, b = (float)dstToSrc.B, c = (float)dstToSrc.C;
+        float d = (float)dstToSrc.D, e = (float)dstToSrc.E, f = (float)dstToSrc.F;
+        for (var x = from; x < width; x++)
+        {
+            float s0 = 0, s1 = 0, s2 = 0;
+            for (var j = 0; j < k; j++)
+            {
+                var sy = y + (j + 0.5f) / k - 0.5f;
+                for (var i = 0; i < k; i++)
+                {
+                    var sx = x + (i + 0.5f) / k - 0.5f;
+                    var u = a * sx + b * sy + c;
+                    var v = d * sx + e * sy + f;
+                    Bilinear(pixels, w, h, stride, u, v, ref s0, ref s1, ref s2);
+                }
+            }
+            var at = (y * width + x) * 3;
+            dst[at] = (byte)(s0 * inv + 0.5f);
+            dst[at + 1] = (byte)(s1 * inv + 0.5f);
+            dst[at + 2] = (byte)(s2 * inv + 0.5f);
+        }
+    }
+
     /// <summary>
     /// Maps the rectangle (<paramref name="x"/>, <paramref name="y"/>, <paramref name="w"/>, <paramref name="h"/>)
     /// of the source (which may extend past its edges) onto a <paramref name="outW"/>×<paramref name="outH"/> grid.
@@ -73,45 +211,5 @@ public static class ImageSampler
         s0 += w00 * p[r0 + c0] + w01 * p[r0 + c1] + w10 * p[r1 + c0] + w11 * p[r1 + c1];
         s1 += w00 * p[r0 + c0 + 1] + w01 * p[r0 + c1 + 1] + w10 * p[r1 + c0 + 1] + w11 * p[r1 + c1 + 1];
         s2 += w00 * p[r0 + c0 + 2] + w01 * p[r0 + c1 + 2] + w10 * p[r1 + c0 + 2] + w11 * p[r1 + c1 + 2];
-    }
-}
-
-/// <summary>Packed BGR bytes → the planar float tensors the models take.</summary>
-public static class TensorWriter
-{
-    /// <summary>CHW planes of (v − mean)·scale, in B,G,R order or swapped to R,G,B.</summary>
-    public static void Planar(ReadOnlySpan<byte> bgr, int pixelCount, Span<float> dst, bool rgb, float mean, float scale, bool mirror = false, int width = 0)
-    {
-        if (dst.Length < pixelCount * 3) throw new ArgumentException("tensor too small", nameof(dst));
-        if (mirror && (width <= 0 || pixelCount % width != 0))
-            throw new ArgumentException("mirroring needs the row width", nameof(width));
-        var p0 = dst[..pixelCount];
-        var p1 = dst.Slice(pixelCount, pixelCount);
-        var p2 = dst.Slice(2 * pixelCount, pixelCount);
-        var first = rgb ? 2 : 0; var last = rgb ? 0 : 2;
-        for (var i = 0; i < pixelCount; i++)
-        {
-            // Mirroring reads each row right to left: the flipped face for test-time augmentation, with no copy.
-            var s = mirror ? MirrorIndex(i, width) * 3 : i * 3;
-            p0[i] = (bgr[s + first] - mean) * scale;
-            p1[i] = (bgr[s + 1] - mean) * scale;
-            p2[i] = (bgr[s + last] - mean) * scale;
-        }
-    }
-
-    /// <summary>One plane of luma (BT.601 weights) · scale.</summary>
-    public static void Gray(ReadOnlySpan<byte> bgr, int pixelCount, Span<float> dst, float scale)
-    {
-        for (var i = 0; i < pixelCount; i++)
-        {
-            var s = i * 3;
-            dst[i] = (0.114f * bgr[s] + 0.587f * bgr[s + 1] + 0.299f * bgr[s + 2]) * scale;
-        }
-    }
-
-    private static int MirrorIndex(int i, int width)
-    {
-        var y = i / width;
-        return y * width + (width - 1 - (i - y * width));
     }
 }

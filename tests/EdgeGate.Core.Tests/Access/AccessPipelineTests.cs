@@ -98,7 +98,7 @@ public class AccessPipelineTests
         public int Embeds { get; private set; }
         public FaceQualityOptions QualityOptions { get; } = new();
 
-        public List<FaceObservation> Observe(BgrFrame frame)
+        public IReadOnlyList<FaceObservation> Observe(BgrFrame frame)
         {
             _embeddings.Clear();
             var list = new List<FaceObservation>();
@@ -111,7 +111,7 @@ public class AccessPipelineTests
             return list;
         }
 
-        public float[] Embed(FaceObservation face)
+        public ReadOnlySpan<float> Embed(FaceObservation face)
         {
             Embeds++;
             return _embeddings[face];

@@ -172,7 +172,9 @@ public sealed class CliEndToEndTests(ITestOutputHelper output) : IDisposable
     public void Bench_ReportsEachStage_AndSaysWhichVariantIsMissing()
     {
         if (TestData.FacesOrSkip(output) is not { } faces) return;
-        var r = Run("bench", Path.Combine(faces, "people/Tony_Blair/2.jpg"), "--iterations", "3", "--prepared", _dir);
+        var video = Path.Combine(faces, "video/grid_id2_vcd_swwp2s.mpg");
+        var r = Run("bench", Path.Combine(faces, "people/Tony_Blair/2.jpg"), "--iterations", "3", "--prepared", _dir,
+            "--video", video, "--frames", "20", "--passes", "1", "--gallery-size", "300", "--save");
 
         Assert.Equal(0, r.Exit);
         var variants = r.Json["variants"]!.AsArray().Select(v => v!.AsObject()).ToList();
@@ -180,10 +182,43 @@ public sealed class CliEndToEndTests(ITestOutputHelper output) : IDisposable
         Assert.True((bool)original["available"]!);
         foreach (var stage in new[] { "decode_ms", "observe_ms", "embed_ms" })
             Assert.True((double)original[stage]!["median"]! > 0, stage);
+        foreach (var stage in new[] { "detect", "landmarks", "align", "quality", "embed", "match" })
+            Assert.True((double)original["stages_ms"]![stage]!["median"]! > 0, stage);
         var fast = Assert.Single(variants, v => (string)v["variant"]! == "fp32-fast");
         Assert.False((bool)fast["available"]!);
         Assert.Contains("model prepare", (string)fast["reason"]!);
         Assert.Equal("original", (string)r.Json["fastest_embedder"]!);
+
+        // The keys, from this one run: only the installed variant is in embed_ms, under its JSON name.
+        var embed = r.Json["embed_ms"]!.AsObject();
+        Assert.Equal(["original"], embed.Select(kv => kv.Key));
+        Assert.True((double)embed["original"]! > 0);
+        Assert.True((double)r.Json["pipeline_p95_ms"]! >= (double)r.Json["pipeline_median_ms"]!);
+        Assert.True((double)r.Json["fps"]! > 0);
+        Assert.True((long)r.Json["alloc_bytes_per_frame"]! >= 0);
+        Assert.True((double)r.Json["rss_mb"]! > 10);
+        Assert.True((double)r.Json["search_100k_ms"]! > 0);
+        Assert.Equal(20, (int)r.Json["frames"]!);
+        // One visit of a speaker enrolled from the same clip: recognised, so exactly one decision, a grant.
+        var pipeline = original["pipeline"]!;
+        Assert.Equal(1, (int)pipeline["granted"]!);
+        Assert.True((int)pipeline["frames_embedded"]! >= 1);
+
+        var saved = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, "embedder-bench.json")))!.AsObject();
+        Assert.Equal((string)r.Json["saved"]!, Path.Combine(_dir, "embedder-bench.json"));
+        foreach (var key in new[] { "measured_utc", "machine", "ort_version", "threads", "embed_ms" }) Assert.True(saved.ContainsKey(key), key);
+        Assert.Equal((double)embed["original"]!, (double)saved["embed_ms"]!["original"]!);
+    }
+
+    [Fact]
+    public void Bench_WithAVideoThatIsNotAVideo_IsACodedError()
+    {
+        if (TestData.FacesOrSkip(output) is null) return;
+        var bogus = Path.Combine(_dir, "bogus.mp4");
+        File.WriteAllText(bogus, "not a video");
+        var r = Run("bench", "--video", bogus, "--frames", "10");
+        Assert.Equal(1, r.Exit);
+        Assert.Equal("video_unreadable", (string)r.Json["error"]!["code"]!);
     }
 
     [Fact]
