@@ -31,9 +31,6 @@ public static class EmbedderVariants
     /// <summary>Every value configuration and the CLI accept: <see cref="All"/> and the old name of the original.</summary>
     public static readonly string[] Accepted = [.. All, OriginalAlias];
 
-    /// <summary>Every variant that names one model file (not <see cref="Auto"/>): what <c>edgegate bench</c> times.</summary>
-    public static readonly string[] Concrete = [Original, Fast];
-
     public const string OriginalFileName = "fr_feature.onnx";
     public const string FastFileName = "fr_feature.fp32-fast.onnx";
     public const string Int8FileName = "fr_feature.int8.onnx";
