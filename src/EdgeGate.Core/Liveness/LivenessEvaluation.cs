@@ -34,19 +34,23 @@ public sealed record PadReport(
 }
 
 /// <summary>
-/// Runs a presentation (a sequence of frames) through the same liveness stage the daemon uses: one session for the
-/// most visible face, frames fed until the verdict is no longer Pending. A stream that ends while still pending is
-/// judged at its last frame with the budget treated as spent (Timeout unless a check failed).
+/// Runs a presentation (a sequence of frames) through the same liveness stage and face tracker the daemon uses: every
+/// face is followed by <see cref="FaceTracker"/> and each track gets its own session and its own budget, measured from
+/// the track's first frame (a scene cut or a second person starts a new track, exactly as at the door). The
+/// presentation is accepted as soon as any track is Live (for an attack that is the conservative reading: one live
+/// track would open the door). Otherwise its verdict is that of the track seen in the most frames (the subject), and
+/// a track still pending when the stream ends is judged with its budget treated as spent (Timeout unless a check
+/// failed).
 /// </summary>
 public static class PresentationRunner
 {
     public static PresentationResult Run(string name, string? attackType, ILivenessStage stage, IEnumerable<CapturedFrame> frames,
-        Func<BgrFrame, FaceObservation?> observe)
+        Func<BgrFrame, IReadOnlyList<FaceObservation>> observe, TrackerOptions? tracking = null)
     {
-        ILivenessSession? session = null;
-        TimeSpan start = default;
+        var tracker = new FaceTracker(tracking);
+        var sessions = new Dictionary<long, TrackRun>();
+        var ended = new List<FaceTrack>();
         int count = 0, withFace = 0;
-        LivenessVerdict verdict = LivenessVerdict.Pending;
         try
         {
             foreach (var frame in frames)
@@ -54,25 +58,50 @@ public static class PresentationRunner
                 using (frame)
                 {
                     count++;
-                    var face = observe(frame.Image);
-                    if (face is null) continue;
-                    withFace++;
-                    if (session is null) { start = frame.StreamTime; session = stage.Begin(0, start); }
-                    session.Observe(frame, face);
-                    verdict = session.Evaluate(frame.StreamTime);
-                    if (verdict.State != LivenessState.Pending)
-                        return new PresentationResult(name, attackType, verdict.State, frame.StreamTime - start, count, withFace, verdict);
+                    var faces = observe(frame.Image);
+                    var boxes = new FaceBox[faces.Count];
+                    for (var i = 0; i < faces.Count; i++) boxes[i] = faces[i].Box;
+                    ended.Clear();
+                    var tracks = tracker.Update(boxes, frame.StreamTime, 0, ended);
+                    if (faces.Count > 0) withFace++;
+                    for (var i = 0; i < faces.Count; i++)
+                    {
+                        if (!sessions.TryGetValue(tracks[i].Id, out var run))
+                            sessions[tracks[i].Id] = run = new TrackRun(stage.Begin(tracks[i].Id, frame.StreamTime), frame.StreamTime);
+                        run.Frames++;
+                        if (run.Verdict.State != LivenessState.Pending) continue;
+                        run.Session.Observe(frame, faces[i]);
+                        run.Verdict = run.Session.Evaluate(frame.StreamTime);
+                        if (run.Verdict.State == LivenessState.Pending) continue;
+                        run.DecidedAfter = frame.StreamTime - run.Start;
+                        if (run.Verdict.State == LivenessState.Live)
+                            return new PresentationResult(name, attackType, LivenessState.Live, run.DecidedAfter, count, withFace, run.Verdict);
+                    }
                 }
             }
-            if (session is null) return new PresentationResult(name, attackType, LivenessState.Pending, null, count, 0, verdict);
-            // Ended undecided: what the daemon would say once the budget is up (no decision time: it never decided).
-            verdict = session.Evaluate(start + TimeSpan.FromDays(1));
-            return new PresentationResult(name, attackType, verdict.State, null, count, withFace, verdict);
+            if (sessions.Count == 0) return new PresentationResult(name, attackType, LivenessState.Pending, null, count, 0, LivenessVerdict.Pending);
+            var subject = sessions.Values.OrderByDescending(r => r.Frames).First();
+            if (subject.Verdict.State == LivenessState.Pending)
+            {
+                // Ended undecided: what the daemon would say once the budget is up (no decision time: it never decided).
+                var verdict = subject.Session.Evaluate(subject.Start + TimeSpan.FromDays(1));
+                return new PresentationResult(name, attackType, verdict.State, null, count, withFace, verdict);
+            }
+            return new PresentationResult(name, attackType, subject.Verdict.State, subject.DecidedAfter, count, withFace, subject.Verdict);
         }
         finally
         {
-            session?.Dispose();
+            foreach (var run in sessions.Values) run.Session.Dispose();
         }
+    }
+
+    private sealed class TrackRun(ILivenessSession session, TimeSpan start)
+    {
+        public ILivenessSession Session { get; } = session;
+        public TimeSpan Start { get; } = start;
+        public LivenessVerdict Verdict { get; set; } = LivenessVerdict.Pending;
+        public TimeSpan? DecidedAfter { get; set; }
+        public int Frames { get; set; }
     }
 }
 

@@ -11,6 +11,9 @@ public enum LivenessCheck
 
     /// <summary>Landmark motion a flat picture cannot make: parallax and deformation beyond an affine map.</summary>
     Motion,
+
+    /// <summary>Lip movement from the landmarks over the track: the mouth opens and closes (speaking, smiling).</summary>
+    Mouth,
 }
 
 /// <summary>
@@ -69,6 +72,9 @@ public sealed record LivenessPolicy
     /// </summary>
     public double MotionFailAfterGlobal { get; init; } = 0;
 
+    /// <summary>Mouth: the range of the lip gap (eye distances, 3-frame median) that passes.</summary>
+    public double MouthThreshold { get; init; } = 0.15;
+
     public bool Uses(LivenessCheck check) => Required.Contains(check) || AnyOf.Contains(check);
 
     public IEnumerable<string> Validate(string prefix = "EdgeGate:Liveness")
@@ -87,6 +93,7 @@ public sealed record LivenessPolicy
         if (BlinkMaxClosed <= TimeSpan.Zero) yield return $"{prefix}:BlinkMaxClosedMs must be positive";
         if (MotionThreshold <= 0) yield return $"{prefix}:MotionThreshold must be positive";
         if (MotionFrames < 2) yield return $"{prefix}:MotionFrames must be at least 2";
+        if (MouthThreshold <= 0) yield return $"{prefix}:MouthThreshold must be positive";
         if (MotionFailAfterGlobal < 0) yield return $"{prefix}:MotionFailAfterGlobal must not be negative";
     }
 }

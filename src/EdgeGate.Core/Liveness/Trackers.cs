@@ -121,3 +121,38 @@ public sealed class MotionTracker(LivenessPolicy policy)
         : policy.MotionFailAfterGlobal > 0 && GlobalMotion >= policy.MotionFailAfterGlobal ? false
         : null;
 }
+
+/// <summary>
+/// Follows how far the lips are apart (<see cref="LandmarkGeometry.MouthOpening"/>, in eye distances) over a track. A
+/// person who speaks, smiles or sings opens and closes the mouth; a photo cannot, and its lip gap moves only by landmark
+/// noise. Each value is the median of the last 3 frames (one noisy frame is not a movement); the score is the range
+/// (largest minus smallest) of those medians so far.
+/// </summary>
+public sealed class MouthTracker(LivenessPolicy policy)
+{
+    private readonly List<double> _raw = [];
+    private double _min = double.MaxValue, _max = double.MinValue;
+
+    public int Samples => _raw.Count;
+
+    /// <summary>Range of the smoothed lip gap so far (eye distances); 0 before 3 frames.</summary>
+    public double Score => _max >= _min ? _max - _min : 0;
+
+    public TimeSpan? PassedAt { get; private set; }
+
+    public void Add(TimeSpan t, double opening)
+    {
+        if (!double.IsFinite(opening)) return;
+        _raw.Add(opening);
+        var n = _raw.Count;
+        if (n < 3) return;
+        double a = _raw[n - 1], b = _raw[n - 2], c = _raw[n - 3];
+        var median = Math.Max(Math.Min(a, b), Math.Min(Math.Max(a, b), c));
+        _min = Math.Min(_min, median);
+        _max = Math.Max(_max, median);
+        if (PassedAt is null && Score >= policy.MouthThreshold) PassedAt = t;
+    }
+
+    /// <summary>True once the mouth has moved enough; never false (a still mouth is a missing pass, not a failure).</summary>
+    public bool? Passed => PassedAt is not null ? true : null;
+}

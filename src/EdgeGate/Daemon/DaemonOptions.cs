@@ -195,6 +195,7 @@ public sealed class LivenessSettings
     public double? MotionThreshold { get; set; }
     public int? MotionFrames { get; set; }
     public double? MotionFailAfterGlobal { get; set; }
+    public double? MouthThreshold { get; set; }
 
     /// <summary>The policy, or the problems with the keys (each message names its key).</summary>
     public (LivenessPolicy? Policy, List<string> Errors) ToPolicy(string prefix)
@@ -208,7 +209,7 @@ public sealed class LivenessSettings
             foreach (var n in names)
             {
                 if (Enum.TryParse<LivenessCheck>(n, ignoreCase: true, out var c) && Enum.IsDefined(c)) { if (!list.Contains(c)) list.Add(c); }
-                else errors.Add($"{prefix}:{key} has unknown check '{n}' (use passive, blink, motion)");
+                else errors.Add($"{prefix}:{key} has unknown check '{n}' (use passive, blink, motion, mouth)");
             }
             return list;
         }
@@ -227,6 +228,7 @@ public sealed class LivenessSettings
             MotionThreshold = MotionThreshold ?? d.MotionThreshold,
             MotionFrames = MotionFrames ?? d.MotionFrames,
             MotionFailAfterGlobal = MotionFailAfterGlobal ?? d.MotionFailAfterGlobal,
+            MouthThreshold = MouthThreshold ?? d.MouthThreshold,
         };
         errors.AddRange(policy.Validate(prefix));
         return (errors.Count == 0 ? policy : null, errors);

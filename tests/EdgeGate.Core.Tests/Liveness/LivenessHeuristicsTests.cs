@@ -127,6 +127,52 @@ public class LivenessHeuristicsTests
         Assert.False(Feed([0.15, 0.15, 0.33, 0.33, 0.33, 0.33]).BlinkSeen);
     }
 
+    [Fact]
+    public void Mouth_opening_grows_with_the_lip_gap_and_ignores_how_a_picture_is_turned_scaled_or_moved()
+    {
+        var closed = LandmarkGeometry.MouthOpening(SyntheticFace.View(SyntheticFace.Model(mouthOpen: 0.1), false, 0, 0, 0));
+        var open = LandmarkGeometry.MouthOpening(SyntheticFace.View(SyntheticFace.Model(mouthOpen: 2), false, 0, 0, 0));
+        // Inner lips 6·m apart in the middle and 6·m·cos 45° at the two side pairs; eye centres 44 apart.
+        static double Gap(double m) => 6 * m * (1 + 2 * Math.Sqrt(0.5)) / 3 / 44;
+        Assert.Equal(Gap(0.1), closed, 6);
+        Assert.Equal(Gap(2), open, 6);
+        var moved = LandmarkGeometry.MouthOpening(SyntheticFace.View(SyntheticFace.Model(mouthOpen: 2), true, 0, 0, 25, scale: 0.6, tx: 90, ty: 310));
+        Assert.Equal(open, moved, 6);
+    }
+
+    [Fact]
+    public void A_speaking_mouth_passes_within_half_a_second_and_a_waved_picture_with_landmark_noise_never_does()
+    {
+        var rng = new Random(5);
+        var model = SyntheticFace.Model(mouthOpen: 0.3);
+        var picture = new MouthTracker(Policy);
+        for (var i = 0; i < 75; i++) // 3 s at 25 fps: turned, tilted, scaled and moved about, 0.5 px landmark noise
+            picture.Add(Ms(i * 40), LandmarkGeometry.MouthOpening(SyntheticFace.View(model, flat: true, 15 * Math.Sin(i / 6.0), 5 * Math.Sin(i / 9.0),
+                6 * Math.Sin(i / 7.0), scale: 1 + 0.08 * Math.Sin(i / 5.0), tx: 200 + i, noise: 0.5, rng: rng)));
+        Assert.Null(picture.Passed);
+        Assert.True(picture.Score < Policy.MouthThreshold / 2, $"picture {picture.Score}");
+
+        var speaker = new MouthTracker(Policy);
+        for (var i = 0; i < 25; i++) // a syllable every 400 ms
+            speaker.Add(Ms(i * 40), LandmarkGeometry.MouthOpening(SyntheticFace.View(SyntheticFace.Model(mouthOpen: 1.1 - Math.Cos(i * Math.PI / 5)),
+                flat: false, 0, 0, 0, noise: 0.5, rng: rng)));
+        Assert.True(speaker.Passed);
+        Assert.True(speaker.PassedAt <= Ms(500), $"passed at {speaker.PassedAt}");
+    }
+
+    [Fact]
+    public void One_frame_of_a_misplaced_lip_is_not_mouth_movement()
+    {
+        var tracker = new MouthTracker(Policy);
+        double[] gaps = [0.05, 0.05, 0.05, 0.40, 0.05, 0.05, 0.05, 0.05];
+        for (var i = 0; i < gaps.Length; i++) tracker.Add(Ms(i * 40), gaps[i]);
+        Assert.Null(tracker.Passed);
+        Assert.Equal(0, tracker.Score, 6);
+        tracker.Add(Ms(320), 0.40);
+        tracker.Add(Ms(360), 0.40); // held for two frames: the median follows
+        Assert.True(tracker.Passed);
+    }
+
     private static BlinkTracker Feed(IEnumerable<double> ears)
     {
         var t = new BlinkTracker(Policy);

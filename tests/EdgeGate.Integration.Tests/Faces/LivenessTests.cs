@@ -26,7 +26,8 @@ public sealed class LivenessTests(LivenessStackFixture fixture, ITestOutputHelpe
 {
     private static readonly LivenessPolicy Policy = new();
 
-    private FaceObservation? Main(BgrFrame f) => fixture.Stack.Engine.Observe(f) is { Count: > 0 } faces ? faces[0] : null;
+    private IReadOnlyList<FaceObservation> All(BgrFrame f) => fixture.Stack.Engine.Observe(f);
+    private FaceObservation? Main(BgrFrame f) => All(f) is { Count: > 0 } faces ? faces[0] : null;
 
     private float PassiveScore(string path)
     {
@@ -49,7 +50,7 @@ public sealed class LivenessTests(LivenessStackFixture fixture, ITestOutputHelpe
     }
 
     private PresentationResult Video(string path) =>
-        PresentationRunner.Run(Path.GetFileName(path), null, new LivenessStage(Policy, fixture.Stack.Liveness), LivenessEvalCommand.VideoFrames(path), Main);
+        PresentationRunner.Run(Path.GetFileName(path), null, new LivenessStage(Policy, fixture.Stack.Liveness), LivenessEvalCommand.VideoFrames(path), All);
 
     [Fact]
     public void The_blink_in_blink_example_is_found_and_the_face_is_live_within_the_budget()
@@ -88,7 +89,7 @@ public sealed class LivenessTests(LivenessStackFixture fixture, ITestOutputHelpe
             var photo = Directory.GetFiles(dir).Order(StringComparer.Ordinal).First();
             using var still = fixture.Stack.Decoder.DecodeFile(photo);
             var r = PresentationRunner.Run(photo, "replay", new LivenessStage(Policy, fixture.Stack.Liveness),
-                ReplayAttack.Frames(still, seed: 11, TimeSpan.FromSeconds(3)), Main);
+                ReplayAttack.Frames(still, seed: 11, TimeSpan.FromSeconds(3)), All);
             output.WriteLine($"{Path.GetFileName(dir)}: {r.State} ({string.Join(", ", r.Verdict.Checks.Select(c => $"{c.Name} {c.Score} {c.Passed}"))})");
             Assert.NotEqual(LivenessState.Live, r.State);
             Assert.DoesNotContain(r.Verdict.Checks, c => c is { Name: "blink", Passed: true });
