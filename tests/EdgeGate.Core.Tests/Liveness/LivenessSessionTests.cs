@@ -136,7 +136,7 @@ public class LivenessSessionTests
         Assert.Contains(errors, e => e.Contains("BlinkOpenRatio"));
         Assert.Contains(errors, e => e.Contains("at least one check"));
         Assert.Throws<ArgumentException>(() => new LivenessStage(Policy, null));
-        _ = new LivenessStage(Policy with { Required = [LivenessCheck.Blink] }, null);
+        _ = new LivenessStage(Policy with { Required = [LivenessCheck.Blink], AnyOf = [] }, null);
     }
 }
 

@@ -88,7 +88,7 @@ public sealed class DaemonEndToEndTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(JsonValueKind.Null, access.GetProperty("reason").ValueKind);
         Assert.Equal("grid", access.GetProperty("person").GetProperty("id").GetString());
         Assert.Equal("GRID speaker", access.GetProperty("person").GetProperty("name").GetString());
-        Assert.Equal("disabled", access.GetProperty("liveness").GetString());
+        Assert.Equal("live", access.GetProperty("liveness").GetProperty("state").GetString()); // liveness is on by default
         Assert.Equal(Device, access.GetProperty("device").GetString());
         Assert.True(access.GetProperty("similarity").GetDouble() >= 0.45);
         Assert.InRange(access.GetProperty("p_same").GetDouble(), 0.5, 1.0);
@@ -107,7 +107,7 @@ public sealed class DaemonEndToEndTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void WithLivenessEnabled_TheEnrolledSpeakerIsGrantedOnlyOnceLive_AndTheEventCarriesEachCheck()
+    public void WithASitesLivenessPolicy_TheEnrolledSpeakerIsGrantedOnlyOnceLive_AndTheEventCarriesEachCheck()
     {
         if (TestData.FacesOrSkip(output) is not { } faces) return;
         using var broker = MosquittoBroker.Start(output);
