@@ -79,8 +79,17 @@ public sealed record LivenessPolicy
     /// </summary>
     public double MotionFailAfterGlobal { get; init; } = 0;
 
-    /// <summary>Mouth: the range of the lip gap (eye distances, 3-frame median) that passes.</summary>
-    public double MouthThreshold { get; init; } = 0.15;
+    /// <summary>
+    /// Mouth: the lip gap (eye distances, 3-frame median) at or below which the mouth counts as closed. 0.025: the live
+    /// closures reach 0.004–0.024; replayed photos that opened to 0.12 never came below 0.047 (README "Liveness").
+    /// </summary>
+    public double MouthClosed { get; init; } = 0.025;
+
+    /// <summary>
+    /// Mouth: the lip gap at or above which it counts as open. 0.12: the live speakers reach 0.15–0.16; replayed photos
+    /// that were ever seen closed never came above 0.036.
+    /// </summary>
+    public double MouthOpen { get; init; } = 0.12;
 
     public bool Uses(LivenessCheck check) => Required.Contains(check) || AnyOf.Contains(check);
 
@@ -100,7 +109,8 @@ public sealed record LivenessPolicy
         if (BlinkMaxClosed <= TimeSpan.Zero) yield return $"{prefix}:BlinkMaxClosedMs must be positive";
         if (MotionThreshold <= 0) yield return $"{prefix}:MotionThreshold must be positive";
         if (MotionFrames < 2) yield return $"{prefix}:MotionFrames must be at least 2";
-        if (MouthThreshold <= 0) yield return $"{prefix}:MouthThreshold must be positive";
+        if (MouthClosed <= 0) yield return $"{prefix}:MouthClosed must be positive";
+        if (MouthOpen <= MouthClosed) yield return $"{prefix}:MouthOpen must be above MouthClosed";
         if (MotionFailAfterGlobal < 0) yield return $"{prefix}:MotionFailAfterGlobal must not be negative";
     }
 }

@@ -114,9 +114,12 @@ public sealed class LivenessSession : ILivenessSession
                 return new(Name(check), Math.Round(_motion.Score, 4), _motion.Passed,
                     $"non-planar residual {_motion.Score:0.000} (threshold {_policy.MotionThreshold}), whole-face motion {_motion.GlobalMotion:0.00}");
             case LivenessCheck.Mouth:
+            {
+                var seen = _mouth.Samples < 3 ? "no lip gap yet" : $"lip gap {_mouth.Min:0.000}–{_mouth.Max:0.000}";
+                var at = _mouth.PassedAt is { } p ? $", closed and open at {(p - _start).TotalMilliseconds:0} ms" : "";
                 return new(Name(check), Math.Round(_mouth.Score, 4), _mouth.Passed,
-                    _mouth.PassedAt is { } at ? $"lip movement {_mouth.Score:0.000} at {(at - _start).TotalMilliseconds:0} ms (threshold {_policy.MouthThreshold})"
-                        : $"lip movement {_mouth.Score:0.000} (threshold {_policy.MouthThreshold})");
+                    $"{seen}{at} (closed ≤ {_policy.MouthClosed}, open ≥ {_policy.MouthOpen})");
+            }
             default:
                 throw new ArgumentOutOfRangeException(nameof(check));
         }

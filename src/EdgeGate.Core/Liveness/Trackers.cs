@@ -123,20 +123,27 @@ public sealed class MotionTracker(LivenessPolicy policy)
 }
 
 /// <summary>
-/// Follows how far the lips are apart (<see cref="LandmarkGeometry.MouthOpening"/>, in eye distances) over a track. A
-/// person who speaks, smiles or sings opens and closes the mouth; a photo cannot, and its lip gap moves only by landmark
-/// noise. Each value is the median of the last 3 frames (one noisy frame is not a movement); the score is the range
-/// (largest minus smallest) of those medians so far.
+/// Follows how far the lips are apart (<see cref="LandmarkGeometry.MouthOpening"/>, in eye distances) over a track and
+/// passes once the mouth has been seen both closed (≤ <see cref="LivenessPolicy.MouthClosed"/>) and open
+/// (≥ <see cref="LivenessPolicy.MouthOpen"/>), in either order: someone speaking, smiling or singing. Both ends are
+/// needed because the landmark noise of a photo grows with its lip gap: a replayed laughing photo swings by 0.2 eye
+/// distances without ever closing, a closed-mouth photo jitters near zero without ever opening. Each value is the
+/// median of the last 3 frames (one misplaced frame is not a movement).
 /// </summary>
 public sealed class MouthTracker(LivenessPolicy policy)
 {
     private readonly List<double> _raw = [];
-    private double _min = double.MaxValue, _max = double.MinValue;
 
     public int Samples => _raw.Count;
 
-    /// <summary>Range of the smoothed lip gap so far (eye distances); 0 before 3 frames.</summary>
-    public double Score => _max >= _min ? _max - _min : 0;
+    /// <summary>Smallest smoothed lip gap so far (eye distances); +∞ before 3 frames.</summary>
+    public double Min { get; private set; } = double.PositiveInfinity;
+
+    /// <summary>Largest smoothed lip gap so far (eye distances); −∞ before 3 frames.</summary>
+    public double Max { get; private set; } = double.NegativeInfinity;
+
+    /// <summary>Range of the smoothed lip gap so far; 0 before 3 frames.</summary>
+    public double Score => Max >= Min ? Max - Min : 0;
 
     public TimeSpan? PassedAt { get; private set; }
 
@@ -148,11 +155,11 @@ public sealed class MouthTracker(LivenessPolicy policy)
         if (n < 3) return;
         double a = _raw[n - 1], b = _raw[n - 2], c = _raw[n - 3];
         var median = Math.Max(Math.Min(a, b), Math.Min(Math.Max(a, b), c));
-        _min = Math.Min(_min, median);
-        _max = Math.Max(_max, median);
-        if (PassedAt is null && Score >= policy.MouthThreshold) PassedAt = t;
+        Min = Math.Min(Min, median);
+        Max = Math.Max(Max, median);
+        if (PassedAt is null && Min <= policy.MouthClosed && Max >= policy.MouthOpen) PassedAt = t;
     }
 
-    /// <summary>True once the mouth has moved enough; never false (a still mouth is a missing pass, not a failure).</summary>
+    /// <summary>True once the mouth was seen closed and open; never false (a still mouth is a missing pass, not a failure).</summary>
     public bool? Passed => PassedAt is not null ? true : null;
 }

@@ -192,7 +192,8 @@ public static class LivenessEvalCommand
         ["blink_closed_ratio"] = p.BlinkClosedRatio,
         ["motion_threshold"] = p.MotionThreshold,
         ["motion_fail_after_global"] = p.MotionFailAfterGlobal,
-        ["mouth_threshold"] = p.MouthThreshold,
+        ["mouth_closed"] = p.MouthClosed,
+        ["mouth_open"] = p.MouthOpen,
     };
 
     private static double Round(double v) => Math.Round(v, 4);

@@ -196,7 +196,8 @@ public sealed class LivenessSettings
     public double? MotionThreshold { get; set; }
     public int? MotionFrames { get; set; }
     public double? MotionFailAfterGlobal { get; set; }
-    public double? MouthThreshold { get; set; }
+    public double? MouthClosed { get; set; }
+    public double? MouthOpen { get; set; }
 
     /// <summary>The policy, or the problems with the keys (each message names its key).</summary>
     public (LivenessPolicy? Policy, List<string> Errors) ToPolicy(string prefix)
@@ -231,7 +232,8 @@ public sealed class LivenessSettings
             MotionThreshold = MotionThreshold ?? d.MotionThreshold,
             MotionFrames = MotionFrames ?? d.MotionFrames,
             MotionFailAfterGlobal = MotionFailAfterGlobal ?? d.MotionFailAfterGlobal,
-            MouthThreshold = MouthThreshold ?? d.MouthThreshold,
+            MouthClosed = MouthClosed ?? d.MouthClosed,
+            MouthOpen = MouthOpen ?? d.MouthOpen,
         };
         errors.AddRange(policy.Validate(prefix));
         return (errors.Count == 0 ? policy : null, errors);

@@ -116,7 +116,7 @@ public class LivenessSessionTests
         for (var i = 0; i < 25; i++)
         {
             using var frame = new CapturedFrame(new BgrFrame(8, 8), i, TimeSpan.FromMilliseconds(i * 40), 0);
-            speaker.Observe(frame, Face(1, mouthOpen: 1.1 - Math.Cos(i * Math.PI / 5)));
+            speaker.Observe(frame, Face(1, mouthOpen: Math.Max(0, 2.2 * Math.Sin(i * Math.PI / 10))));
             verdicts.Add(speaker.Evaluate(frame.StreamTime));
         }
         Assert.True(LivenessState.Live == verdicts[^1].State, string.Join("; ", verdicts[^1].Checks));
