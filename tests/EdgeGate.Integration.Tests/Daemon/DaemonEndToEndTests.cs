@@ -115,11 +115,11 @@ public sealed class DaemonEndToEndTests(ITestOutputHelper output) : IDisposable
         using var probe = Subscriber(broker);
 
         var exit = DaemonProcess.RunToExit(output, Settings(Video(faces, "grid_id2_vcd_swwp2s.mpg"), broker.Port, fast: true,
-            "Camera:ExitAtEnd=true", "Door:PulseMs=500", "Liveness:Enabled=true"), RunLimit, out var daemon);
+            "Camera:ExitAtEnd=true", "Door:PulseMs=500", "Liveness:Required:0=passive", "Liveness:Required:1=blink"), RunLimit, out var daemon);
         using var run = daemon;
 
         Assert.Equal(0, exit);
-        Assert.Contains(daemon.Lines, l => l.Contains("liveness: required Passive+Blink"));
+        Assert.Contains(daemon.Lines, l => l.Contains("liveness: required Passive+Blink, any of -"));
         Wait.Until(() => Events(probe, "access").Count >= 1, "the access event");
         var access = Assert.Single(Events(probe, "access"));
         output.WriteLine(access.ToString());

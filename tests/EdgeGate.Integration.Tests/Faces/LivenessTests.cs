@@ -115,15 +115,15 @@ public sealed class LivenessTests(LivenessStackFixture fixture, ITestOutputHelpe
     public void The_default_policy_meets_the_issue_criteria_on_the_dev_data()
     {
         if (TestData.FacesOrSkip(output) is not { } faces) return;
-        // The CLI's run over the spoof stills, the videos and 40 replays spread over people/ (the full 292 are the
-        // README's figure): both spoof images rejected, no replay accepted, every live video live within the budget.
+        // The CLI's run over the spoof stills, the videos and 30 replays spread over people/ (the README's figures use
+        // 100): both spoof images rejected, no replay accepted, every live video live within the budget.
         var json = LivenessEvalCommand.Run(fixture.Stack, Policy, new LivenessEvalCommand.Inputs(
             Path.Combine(faces, "live"), Path.Combine(faces, "spoof"), Path.Combine(faces, "video"), Path.Combine(faces, "people"),
-            ReplayLimit: 40, ReplayLength: TimeSpan.FromSeconds(3), Trace: false), output.WriteLine);
+            ReplayLimit: 30, ReplayLength: TimeSpan.FromSeconds(3), Trace: false), output.WriteLine);
         var counts = json["counts"]!["attacks"]!;
         Assert.Equal(0, (int)counts["print"]!["accepted"]!);
         Assert.Equal(0, (int)counts["screen"]!["accepted"]!);
-        Assert.Equal(40, (int)counts["replay"]!["presented"]!);
+        Assert.Equal(30, (int)counts["replay"]!["presented"]!);
         Assert.Equal(0, (int)counts["replay"]!["accepted"]!);
         var videos = json["presentations"]!.AsArray().Where(p => p!["attack_type"] is null && !((string)p["name"]!).EndsWith(".jpg")).ToList();
         Assert.Equal(5, videos.Count);
@@ -152,5 +152,14 @@ public sealed class LivenessTests(LivenessStackFixture fixture, ITestOutputHelpe
         Assert.Empty(none);
         Assert.Equal([LivenessCheck.Blink, LivenessCheck.Motion], policy!.AnyOf);
         Assert.Equal(TimeSpan.FromMilliseconds(2500), policy.Budget);
+        // On by default with passive, then blink or mouth; a site that lists Required gets exactly that.
+        Assert.True(new LivenessSettings().Enabled);
+        var (defaults, _) = new LivenessSettings().ToPolicy("p");
+        Assert.Equal([LivenessCheck.Passive], defaults!.Required);
+        Assert.Equal([LivenessCheck.Blink, LivenessCheck.Mouth], defaults.AnyOf);
+        Assert.Empty(new LivenessSettings { Required = ["passive", "blink"] }.ToPolicy("p").Policy!.AnyOf);
+        Assert.Empty(new LivenessSettings { AnyOf = ["none"], Required = ["blink"] }.ToPolicy("p").Policy!.AnyOf);
+        var (_, mouthErrors) = new LivenessSettings { MouthClosed = 0.2, MouthOpen = 0.1 }.ToPolicy("EdgeGate:Liveness");
+        Assert.Contains(mouthErrors, e => e.Contains("EdgeGate:Liveness:MouthOpen"));
     }
 }
