@@ -11,7 +11,16 @@ namespace EdgeGate.Core.Liveness;
 public sealed class BlinkTracker(LivenessPolicy policy)
 {
     private const int MinOpenSamples = 3;
+
+    /// <summary>
+    /// Longest gap between two observations that a closure may span. A face lost for longer (a partly hidden bystander
+    /// seen now and then, as in a replayed Halle_Berry/2.jpg whose edge face "blinked" across a 300 ms gap) says nothing
+    /// about what the eyes did meanwhile, so the closure is dropped and the eyes must be seen open again.
+    /// </summary>
+    public static readonly TimeSpan MaxGap = TimeSpan.FromMilliseconds(250);
+
     private readonly List<double> _ears = [];
+    private TimeSpan? _last;
     private TimeSpan? _closedAt;
     private int _closedFrames;
     private bool _openSeen;
@@ -28,6 +37,8 @@ public sealed class BlinkTracker(LivenessPolicy policy)
     {
         if (!double.IsFinite(ear)) return;
         Samples++;
+        if (_last is { } last && t - last > MaxGap) { _closedAt = null; _openSeen = false; }
+        _last = t;
         if (_ears.Count < MinOpenSamples) { _ears.Add(ear); return; }
         var open = Median(_ears);
         if (open <= 1e-6) return;

@@ -180,6 +180,21 @@ public class LivenessHeuristicsTests
         Assert.True(tracker.Passed);
     }
 
+    [Fact]
+    public void A_closure_across_a_gap_in_the_track_is_not_a_blink()
+    {
+        // A face seen only now and then: closed at 1500 ms, unseen, closed again at 1800 ms, open at 1900 ms.
+        var t = new BlinkTracker(Policy);
+        (double Ms, double Ear)[] seen = [(0, 0.21), (100, 0.21), (1200, 0.21), (1300, 0.20), (1400, 0.21), (1500, 0.08), (1800, 0.13), (1900, 0.22), (2000, 0.21)];
+        foreach (var (ms, ear) in seen) t.Add(Ms(ms), ear);
+        Assert.False(t.BlinkSeen);
+        // The same closure seen in consecutive frames is one.
+        var steady = new BlinkTracker(Policy);
+        (double Ms, double Ear)[] consecutive = [(0, 0.21), (100, 0.21), (200, 0.21), (300, 0.20), (400, 0.21), (500, 0.08), (600, 0.13), (700, 0.22)];
+        foreach (var (ms, ear) in consecutive) steady.Add(Ms(ms), ear);
+        Assert.True(steady.BlinkSeen);
+    }
+
     private static BlinkTracker Feed(IEnumerable<double> ears)
     {
         var t = new BlinkTracker(Policy);
