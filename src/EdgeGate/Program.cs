@@ -153,17 +153,19 @@ public static class Program
         var replaysDir = new Option<string?>("--replays") { Description = "folder (searched recursively) of still faces, each turned into a synthetic hand-held replay attack" };
         var replayLimit = new Option<int?>("--replay-limit") { Description = "use at most this many replay images, spread over the folder" };
         var trace = new Option<bool>("--trace") { Description = "with --json: add each video's and replay's per-frame measurements" };
+        var replaySeed = new Option<int>("--replay-seed") { Description = "vary every replay's random hand-held motion (0 = the documented replays)", DefaultValueFactory = _ => 0 };
+        var policySets = new Option<string[]>("--policy") { Description = "Key=Value liveness setting, as EdgeGate:Liveness:Key for the daemon (repeatable; e.g. AnyOf:0=blink)", AllowMultipleArgumentsPerToken = false };
         var livenessEval = new Command("liveness-eval", "presentation-attack detection figures (APCER per attack type, BPCER, time to decision) of the liveness checks")
-            { liveDir, spoofDir, videosDir, replaysDir, replayLimit, trace };
+            { liveDir, spoofDir, videosDir, replaysDir, replayLimit, trace, replaySeed, policySets };
         livenessEval.SetAction(r => Run(r, json, () =>
         {
             if (r.GetValue(liveDir) is null && r.GetValue(spoofDir) is null && r.GetValue(videosDir) is null && r.GetValue(replaysDir) is null)
                 throw new CliError("invalid_argument", "give at least one of --live, --spoof, --videos, --replays");
             using var stack = FaceStack.Create(new FaceStackOptions { IntraOpThreads = r.GetValue(threads), LoadLivenessModel = true });
             var asJson = r.GetValue(json);
-            return LivenessEvalCommand.Run(stack, new Core.Liveness.LivenessPolicy(),
+            return LivenessEvalCommand.Run(stack, LivenessEvalCommand.Policy(r.GetValue(policySets) ?? []),
                 new LivenessEvalCommand.Inputs(r.GetValue(liveDir), r.GetValue(spoofDir), r.GetValue(videosDir), r.GetValue(replaysDir),
-                    r.GetValue(replayLimit), TimeSpan.FromSeconds(3), r.GetValue(trace)),
+                    r.GetValue(replayLimit), TimeSpan.FromSeconds(3), r.GetValue(trace), r.GetValue(replaySeed)),
                 asJson ? m => Console.Error.WriteLine(m) : m => AnsiConsole.WriteLine(m));
         }, LivenessEvalCommand.Print));
 

@@ -26,6 +26,18 @@ public static class LandmarkGeometry
         return (EyeAspectRatio(p[36..42]) + EyeAspectRatio(p[42..48])) / 2;
     }
 
+    /// <summary>
+    /// How far the lips are apart, in eye distances: the mean gap between the inner upper lip (points 61–63) and the inner
+    /// lower lip (67–65). A ratio of two distances on the same face, so a picture turned, scaled or tilted keeps it.
+    /// </summary>
+    public static double MouthOpening(ReadOnlySpan<PointF> p)
+    {
+        Check(p);
+        var eye = FivePoints.From68(p).EyeDistance;
+        if (eye < 1e-6) return 0;
+        return (Dist(p[61], p[67]) + Dist(p[62], p[66]) + Dist(p[63], p[65])) / (3 * eye);
+    }
+
     /// <summary>Distance between the two eye centres (scale for normalising pixel distances).</summary>
     public static double EyeDistance(ReadOnlySpan<PointF> p)
     {

@@ -5,7 +5,7 @@ using EdgeGate.Core.Ports;
 namespace EdgeGate.Core.Liveness;
 
 /// <summary>One frame's liveness measurements (for evaluation traces and tests).</summary>
-public readonly record struct LivenessSample(TimeSpan Time, float? Passive, double Ear, double Residual);
+public readonly record struct LivenessSample(TimeSpan Time, float? Passive, double Ear, double Residual, double Mouth);
 
 /// <summary>
 /// The site's liveness policy as an <see cref="ILivenessStage"/>: each track gets a <see cref="LivenessSession"/>
@@ -42,6 +42,7 @@ public sealed class LivenessSession : ILivenessSession
     private readonly TimeSpan _start;
     private readonly BlinkTracker _blink;
     private readonly MotionTracker _motion;
+    private readonly MouthTracker _mouth;
     private readonly List<LivenessSample> _samples = [];
     private double _passiveSum;
     private int _passiveCount;
@@ -52,6 +53,7 @@ public sealed class LivenessSession : ILivenessSession
         _policy = policy; _passive = passive; _start = startedAt;
         _blink = new BlinkTracker(policy);
         _motion = new MotionTracker(policy);
+        _mouth = new MouthTracker(policy);
     }
 
     public IReadOnlyList<LivenessSample> Samples => _samples;
@@ -70,13 +72,15 @@ public sealed class LivenessSession : ILivenessSession
         var ear = LandmarkGeometry.EyeAspectRatio68(face.Landmarks);
         _blink.Add(t, ear);
         _motion.Add(t, face.Landmarks);
-        _samples.Add(new LivenessSample(t, passive, ear, _motion.LastResidual));
+        var mouth = LandmarkGeometry.MouthOpening(face.Landmarks);
+        _mouth.Add(t, mouth);
+        _samples.Add(new LivenessSample(t, passive, ear, _motion.LastResidual, mouth));
     }
 
     public LivenessVerdict Evaluate(TimeSpan now)
     {
         if (_final is not null) return _final;
-        var checks = new List<LivenessCheckResult>(3);
+        var checks = new List<LivenessCheckResult>(4);
         foreach (var c in _policy.Required.Concat(_policy.AnyOf)) checks.Add(Result(c));
         bool Is(LivenessCheck c, bool? v) => checks.First(r => r.Name == Name(c)).Passed == v;
         var required = _policy.Required;
@@ -109,6 +113,13 @@ public sealed class LivenessSession : ILivenessSession
             case LivenessCheck.Motion:
                 return new(Name(check), Math.Round(_motion.Score, 4), _motion.Passed,
                     $"non-planar residual {_motion.Score:0.000} (threshold {_policy.MotionThreshold}), whole-face motion {_motion.GlobalMotion:0.00}");
+            case LivenessCheck.Mouth:
+            {
+                var seen = _mouth.Samples < 3 ? "no lip gap yet" : $"lip gap {_mouth.Min:0.000}–{_mouth.Max:0.000}";
+                var at = _mouth.PassedAt is { } p ? $", closed and open at {(p - _start).TotalMilliseconds:0} ms" : "";
+                return new(Name(check), Math.Round(_mouth.Score, 4), _mouth.Passed,
+                    $"{seen}{at} (closed ≤ {_policy.MouthClosed}, open ≥ {_policy.MouthOpen})");
+            }
             default:
                 throw new ArgumentOutOfRangeException(nameof(check));
         }
@@ -119,6 +130,7 @@ public sealed class LivenessSession : ILivenessSession
         LivenessCheck.Passive => "passive",
         LivenessCheck.Blink => "blink",
         LivenessCheck.Motion => "motion",
+        LivenessCheck.Mouth => "mouth",
         _ => c.ToString().ToLowerInvariant(),
     };
 

@@ -11,7 +11,16 @@ namespace EdgeGate.Core.Liveness;
 public sealed class BlinkTracker(LivenessPolicy policy)
 {
     private const int MinOpenSamples = 3;
+
+    /// <summary>
+    /// Longest gap between two observations that a closure may span. A face lost for longer (a partly hidden bystander
+    /// seen now and then, as in a replayed Halle_Berry/2.jpg whose edge face "blinked" across a 300 ms gap) says nothing
+    /// about what the eyes did meanwhile, so the closure is dropped and the eyes must be seen open again.
+    /// </summary>
+    public static readonly TimeSpan MaxGap = TimeSpan.FromMilliseconds(250);
+
     private readonly List<double> _ears = [];
+    private TimeSpan? _last;
     private TimeSpan? _closedAt;
     private int _closedFrames;
     private bool _openSeen;
@@ -28,6 +37,8 @@ public sealed class BlinkTracker(LivenessPolicy policy)
     {
         if (!double.IsFinite(ear)) return;
         Samples++;
+        if (_last is { } last && t - last > MaxGap) { _closedAt = null; _openSeen = false; }
+        _last = t;
         if (_ears.Count < MinOpenSamples) { _ears.Add(ear); return; }
         var open = Median(_ears);
         if (open <= 1e-6) return;
@@ -120,4 +131,46 @@ public sealed class MotionTracker(LivenessPolicy policy)
         : Score >= policy.MotionThreshold ? true
         : policy.MotionFailAfterGlobal > 0 && GlobalMotion >= policy.MotionFailAfterGlobal ? false
         : null;
+}
+
+/// <summary>
+/// Follows how far the lips are apart (<see cref="LandmarkGeometry.MouthOpening"/>, in eye distances) over a track and
+/// passes once the mouth has been seen both closed (≤ <see cref="LivenessPolicy.MouthClosed"/>) and open
+/// (≥ <see cref="LivenessPolicy.MouthOpen"/>), in either order: someone speaking, smiling or singing. Both ends are
+/// needed because the landmark noise of a photo grows with its lip gap: a replayed laughing photo swings by 0.2 eye
+/// distances without ever closing, a closed-mouth photo jitters near zero without ever opening. Each value is the
+/// median of the last 3 frames (one misplaced frame is not a movement).
+/// </summary>
+public sealed class MouthTracker(LivenessPolicy policy)
+{
+    private readonly List<double> _raw = [];
+
+    public int Samples => _raw.Count;
+
+    /// <summary>Smallest smoothed lip gap so far (eye distances); +∞ before 3 frames.</summary>
+    public double Min { get; private set; } = double.PositiveInfinity;
+
+    /// <summary>Largest smoothed lip gap so far (eye distances); −∞ before 3 frames.</summary>
+    public double Max { get; private set; } = double.NegativeInfinity;
+
+    /// <summary>Range of the smoothed lip gap so far; 0 before 3 frames.</summary>
+    public double Score => Max >= Min ? Max - Min : 0;
+
+    public TimeSpan? PassedAt { get; private set; }
+
+    public void Add(TimeSpan t, double opening)
+    {
+        if (!double.IsFinite(opening)) return;
+        _raw.Add(opening);
+        var n = _raw.Count;
+        if (n < 3) return;
+        double a = _raw[n - 1], b = _raw[n - 2], c = _raw[n - 3];
+        var median = Math.Max(Math.Min(a, b), Math.Min(Math.Max(a, b), c));
+        Min = Math.Min(Min, median);
+        Max = Math.Max(Max, median);
+        if (PassedAt is null && Min <= policy.MouthClosed && Max >= policy.MouthOpen) PassedAt = t;
+    }
+
+    /// <summary>True once the mouth was seen closed and open; never false (a still mouth is a missing pass, not a failure).</summary>
+    public bool? Passed => PassedAt is not null ? true : null;
 }

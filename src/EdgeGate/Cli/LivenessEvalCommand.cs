@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Configuration;
 using EdgeGate.Camera;
 using EdgeGate.Composition;
 using EdgeGate.Core.Access;
@@ -20,7 +21,27 @@ public static class LivenessEvalCommand
     private static readonly string[] ImageExtensions = [".jpg", ".jpeg", ".png"];
     private static readonly string[] VideoExtensions = [".mp4", ".mpg", ".mpeg", ".avi", ".mkv", ".webm", ".mov"];
 
-    public sealed record Inputs(string? Live, string? Spoof, string? Videos, string? Replays, int? ReplayLimit, TimeSpan ReplayLength, bool Trace);
+    public sealed record Inputs(string? Live, string? Spoof, string? Videos, string? Replays, int? ReplayLimit, TimeSpan ReplayLength, bool Trace, int ReplaySeed = 0);
+
+    /// <summary>
+    /// The daemon's liveness policy with <c>Key=Value</c> overrides, bound exactly as <c>EdgeGate:Liveness:Key</c> is for
+    /// <c>edgegate run</c>, so a policy tried here is the one a site would configure.
+    /// </summary>
+    public static LivenessPolicy Policy(IReadOnlyList<string> sets)
+    {
+        var pairs = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var set in sets)
+        {
+            var eq = set.IndexOf('=');
+            if (eq <= 0) throw new CliError("invalid_argument", $"--policy expects Key=Value, got '{set}'");
+            pairs[set[..eq].Trim()] = set[(eq + 1)..].Trim();
+        }
+        var settings = new Daemon.LivenessSettings();
+        new ConfigurationBuilder().AddInMemoryCollection(pairs).Build().Bind(settings);
+        var (policy, errors) = settings.ToPolicy("--policy");
+        if (policy is null) throw new CliError("invalid_argument", string.Join("; ", errors));
+        return policy;
+    }
 
     public static JsonObject Run(FaceStack stack, LivenessPolicy policy, Inputs inputs, Action<string>? log = null)
     {
@@ -31,7 +52,7 @@ public static class LivenessEvalCommand
         var stillStage = new LivenessStage(stillPolicy, stack.Liveness);
         var results = new List<PresentationResult>();
         var traces = new JsonObject();
-        FaceObservation? Observe(BgrFrame f) => stack.Engine.Observe(f) is { Count: > 0 } faces ? faces[0] : null;
+        IReadOnlyList<FaceObservation> Observe(BgrFrame f) => stack.Engine.Observe(f);
 
         void Add(PresentationResult r, ILivenessStage s)
         {
@@ -63,7 +84,7 @@ public static class LivenessEvalCommand
                 {
                     var name = Path.GetRelativePath(replays, path);
                     var tracing = inputs.Trace ? new TracingStage(stage) : null;
-                    var seed = StableSeed(name);
+                    var seed = StableSeed(inputs.ReplaySeed == 0 ? name : $"{inputs.ReplaySeed}:{name}");
                     Add(PresentationRunner.Run(name, "replay", (ILivenessStage?)tracing ?? stage, ReplayAttack.Frames(still, seed, inputs.ReplayLength), Observe), stage);
                     if (tracing is not null) traces[name] = tracing.ToJson();
                 }
@@ -93,7 +114,7 @@ public static class LivenessEvalCommand
         return json;
     }
 
-    private static PresentationResult Still(FaceStack stack, ILivenessStage stage, string path, string? attackType, Func<BgrFrame, FaceObservation?> observe)
+    private static PresentationResult Still(FaceStack stack, ILivenessStage stage, string path, string? attackType, Func<BgrFrame, IReadOnlyList<FaceObservation>> observe)
     {
         var frame = stack.Decoder.DecodeFile(path);
         return PresentationRunner.Run(Path.GetFileName(path), attackType, stage, [new CapturedFrame(frame, 0, TimeSpan.Zero, 0)], observe);
@@ -171,6 +192,8 @@ public static class LivenessEvalCommand
         ["blink_closed_ratio"] = p.BlinkClosedRatio,
         ["motion_threshold"] = p.MotionThreshold,
         ["motion_fail_after_global"] = p.MotionFailAfterGlobal,
+        ["mouth_closed"] = p.MouthClosed,
+        ["mouth_open"] = p.MouthOpen,
     };
 
     private static double Round(double v) => Math.Round(v, 4);
@@ -183,14 +206,24 @@ public static class LivenessEvalCommand
         Console.WriteLine($"mean decision    {o["mean_decision_ms"]?.ToString() ?? "-"} ms");
     }
 
-    /// <summary>Keeps the per-frame measurements of the session it creates (for --trace).</summary>
+    /// <summary>Keeps the per-frame measurements of every session it creates, one per track (for --trace).</summary>
     private sealed class TracingStage(LivenessStage inner) : ILivenessStage
     {
-        private LivenessSession? _session;
+        private readonly List<(long Track, TimeSpan Start, LivenessSession Session)> _sessions = [];
 
-        public ILivenessSession Begin(long trackId, TimeSpan startedAt) => _session = (LivenessSession)inner.Begin(trackId, startedAt);
+        public ILivenessSession Begin(long trackId, TimeSpan startedAt)
+        {
+            var session = (LivenessSession)inner.Begin(trackId, startedAt);
+            _sessions.Add((trackId, startedAt, session));
+            return session;
+        }
 
-        public JsonArray ToJson() => new((_session?.Samples ?? []).Select(s => (JsonNode?)new JsonArray(
-            Math.Round(s.Time.TotalMilliseconds), s.Passive is { } p ? Math.Round(p, 3) : null, Math.Round(s.Ear, 3), Math.Round(s.Residual, 4))).ToArray());
+        public JsonArray ToJson() => new(_sessions.Select(s => (JsonNode?)new JsonObject
+        {
+            ["track"] = s.Track,
+            ["start_ms"] = Math.Round(s.Start.TotalMilliseconds),
+            ["samples"] = new JsonArray(s.Session.Samples.Select(x => (JsonNode?)new JsonArray(
+                Math.Round(x.Time.TotalMilliseconds), x.Passive is { } p ? Math.Round(p, 3) : null, Math.Round(x.Ear, 3), Math.Round(x.Residual, 4), Math.Round(x.Mouth, 4))).ToArray()),
+        }).ToArray());
     }
 }

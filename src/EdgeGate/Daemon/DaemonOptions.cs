@@ -193,18 +193,19 @@ public sealed class RecognitionSettings
 }
 
 /// <summary>
-/// <c>EdgeGate:Liveness:*</c>. Off unless <c>Enabled</c> is true: on the dev data the default policy rejects every spoof
-/// and replay it was shown but accepts only 4 of the 5 live videos within 2 s (README "Liveness"), so a site turns it on
-/// knowingly. Unset keys take <see cref="LivenessPolicy"/>'s defaults.
+/// <c>EdgeGate:Liveness:*</c>. On by default: on the dev data the default policy (passive, then blink or lip movement)
+/// rejects both spoof images and every synthetic replay and accepts all 5 live videos within 2 s of the face's track
+/// (README "Liveness"). <c>Enabled=false</c> turns it off (events then say "disabled"). Unset keys take
+/// <see cref="LivenessPolicy"/>'s defaults.
 /// </summary>
 public sealed class LivenessSettings
 {
-    public bool Enabled { get; set; }
+    public bool Enabled { get; set; } = true;
 
-    /// <summary>Checks that must all pass: passive, blink, motion. Default passive + blink.</summary>
+    /// <summary>Checks that must all pass: passive, blink, motion, mouth. Default passive.</summary>
     public string[]? Required { get; set; }
 
-    /// <summary>Checks of which one must pass (besides the required ones). Default none.</summary>
+    /// <summary>Checks of which one must pass (besides the required ones). Default blink, mouth when Required is not set either, else none; ["none"] = none.</summary>
     public string[]? AnyOf { get; set; }
 
     public int? BudgetMs { get; set; }
@@ -218,6 +219,8 @@ public sealed class LivenessSettings
     public double? MotionThreshold { get; set; }
     public int? MotionFrames { get; set; }
     public double? MotionFailAfterGlobal { get; set; }
+    public double? MouthClosed { get; set; }
+    public double? MouthOpen { get; set; }
 
     /// <summary>The policy, or the problems with the keys (each message names its key).</summary>
     public (LivenessPolicy? Policy, List<string> Errors) ToPolicy(string prefix)
@@ -231,14 +234,16 @@ public sealed class LivenessSettings
             foreach (var n in names)
             {
                 if (Enum.TryParse<LivenessCheck>(n, ignoreCase: true, out var c) && Enum.IsDefined(c)) { if (!list.Contains(c)) list.Add(c); }
-                else errors.Add($"{prefix}:{key} has unknown check '{n}' (use passive, blink, motion)");
+                else errors.Add($"{prefix}:{key} has unknown check '{n}' (use passive, blink, motion, mouth)");
             }
             return list;
         }
+        var required = Parse(Required, d.Required, nameof(Required));
         var policy = d with
         {
-            Required = Parse(Required, d.Required, nameof(Required)),
-            AnyOf = Parse(AnyOf, d.AnyOf, nameof(AnyOf)),
+            Required = required,
+            // A site that lists its required checks gets exactly those unless it lists alternatives too ("none": none).
+            AnyOf = AnyOf is null ? (Required is null ? d.AnyOf : []) : AnyOf is ["none"] ? [] : Parse(AnyOf, d.AnyOf, nameof(AnyOf)),
             Budget = BudgetMs is { } b ? TimeSpan.FromMilliseconds(b) : d.Budget,
             PassiveThreshold = PassiveThreshold ?? d.PassiveThreshold,
             PassiveFrames = PassiveFrames ?? d.PassiveFrames,
@@ -250,6 +255,8 @@ public sealed class LivenessSettings
             MotionThreshold = MotionThreshold ?? d.MotionThreshold,
             MotionFrames = MotionFrames ?? d.MotionFrames,
             MotionFailAfterGlobal = MotionFailAfterGlobal ?? d.MotionFailAfterGlobal,
+            MouthClosed = MouthClosed ?? d.MouthClosed,
+            MouthOpen = MouthOpen ?? d.MouthOpen,
         };
         errors.AddRange(policy.Validate(prefix));
         return (errors.Count == 0 ? policy : null, errors);

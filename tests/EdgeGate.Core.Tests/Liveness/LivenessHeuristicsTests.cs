@@ -127,6 +127,74 @@ public class LivenessHeuristicsTests
         Assert.False(Feed([0.15, 0.15, 0.33, 0.33, 0.33, 0.33]).BlinkSeen);
     }
 
+    [Fact]
+    public void Mouth_opening_grows_with_the_lip_gap_and_ignores_how_a_picture_is_turned_scaled_or_moved()
+    {
+        var closed = LandmarkGeometry.MouthOpening(SyntheticFace.View(SyntheticFace.Model(mouthOpen: 0.1), false, 0, 0, 0));
+        var open = LandmarkGeometry.MouthOpening(SyntheticFace.View(SyntheticFace.Model(mouthOpen: 2), false, 0, 0, 0));
+        // Inner lips 6·m apart in the middle and 6·m·cos 45° at the two side pairs; eye centres 44 apart.
+        static double Gap(double m) => 6 * m * (1 + 2 * Math.Sqrt(0.5)) / 3 / 44;
+        Assert.Equal(Gap(0.1), closed, 6);
+        Assert.Equal(Gap(2), open, 6);
+        var moved = LandmarkGeometry.MouthOpening(SyntheticFace.View(SyntheticFace.Model(mouthOpen: 2), true, 0, 0, 25, scale: 0.6, tx: 90, ty: 310));
+        Assert.Equal(open, moved, 6);
+    }
+
+    [Theory]
+    [InlineData(0.3, 0.5)] // lips together, 0.5 px landmark noise
+    [InlineData(3.0, 2.0)] // a laughing photo, whose lip landmarks jitter far more
+    public void A_waved_picture_never_shows_the_mouth_both_closed_and_open(double mouthOpen, double noise)
+    {
+        var rng = new Random(5);
+        var model = SyntheticFace.Model(mouthOpen: mouthOpen);
+        var picture = new MouthTracker(Policy);
+        for (var i = 0; i < 75; i++) // 3 s at 25 fps: turned, tilted, scaled and moved about
+            picture.Add(Ms(i * 40), LandmarkGeometry.MouthOpening(SyntheticFace.View(model, flat: true, 15 * Math.Sin(i / 6.0), 5 * Math.Sin(i / 9.0),
+                6 * Math.Sin(i / 7.0), scale: 1 + 0.08 * Math.Sin(i / 5.0), tx: 200 + i, noise: noise, rng: rng)));
+        Assert.Null(picture.Passed);
+        Assert.True(picture.Min > Policy.MouthClosed || picture.Max < Policy.MouthOpen, $"gap {picture.Min}–{picture.Max}");
+    }
+
+    [Fact]
+    public void A_speaking_mouth_passes_once_seen_closed_and_open()
+    {
+        var rng = new Random(5);
+        var speaker = new MouthTracker(Policy);
+        for (var i = 0; i < 25; i++) // open for 400 ms, then lips together for 400 ms
+            speaker.Add(Ms(i * 40), LandmarkGeometry.MouthOpening(SyntheticFace.View(SyntheticFace.Model(mouthOpen: Math.Max(0, 2.2 * Math.Sin(i * Math.PI / 10))),
+                flat: false, 0, 0, 0, noise: 0.3, rng: rng)));
+        Assert.True(speaker.Passed);
+        Assert.InRange(speaker.PassedAt!.Value.TotalMilliseconds, 400, 520); // when the lips first met after opening
+    }
+
+    [Fact]
+    public void One_frame_of_a_misplaced_lip_is_not_mouth_movement()
+    {
+        var tracker = new MouthTracker(Policy);
+        double[] gaps = [0.01, 0.01, 0.01, 0.40, 0.01, 0.01, 0.01, 0.01];
+        for (var i = 0; i < gaps.Length; i++) tracker.Add(Ms(i * 40), gaps[i]);
+        Assert.Null(tracker.Passed);
+        Assert.Equal(0, tracker.Score, 6);
+        tracker.Add(Ms(320), 0.40);
+        tracker.Add(Ms(360), 0.40); // held for two frames: the median follows
+        Assert.True(tracker.Passed);
+    }
+
+    [Fact]
+    public void A_closure_across_a_gap_in_the_track_is_not_a_blink()
+    {
+        // A face seen only now and then: closed at 1500 ms, unseen, closed again at 1800 ms, open at 1900 ms.
+        var t = new BlinkTracker(Policy);
+        (double Ms, double Ear)[] seen = [(0, 0.21), (100, 0.21), (1200, 0.21), (1300, 0.20), (1400, 0.21), (1500, 0.08), (1800, 0.13), (1900, 0.22), (2000, 0.21)];
+        foreach (var (ms, ear) in seen) t.Add(Ms(ms), ear);
+        Assert.False(t.BlinkSeen);
+        // The same closure seen in consecutive frames is one.
+        var steady = new BlinkTracker(Policy);
+        (double Ms, double Ear)[] consecutive = [(0, 0.21), (100, 0.21), (200, 0.21), (300, 0.20), (400, 0.21), (500, 0.08), (600, 0.13), (700, 0.22)];
+        foreach (var (ms, ear) in consecutive) steady.Add(Ms(ms), ear);
+        Assert.True(steady.BlinkSeen);
+    }
+
     private static BlinkTracker Feed(IEnumerable<double> ears)
     {
         var t = new BlinkTracker(Policy);

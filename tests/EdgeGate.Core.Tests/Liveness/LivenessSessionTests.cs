@@ -17,10 +17,10 @@ public class LivenessSessionTests
 
     private static readonly LivenessPolicy Policy = new();
 
-    private static FaceObservation Face(double eyeOpen, double yaw = 0, bool flat = false)
+    private static FaceObservation Face(double eyeOpen, double yaw = 0, bool flat = false, double mouthOpen = 1, float x = 150)
     {
-        var pts = SyntheticFace.View(SyntheticFace.Model(eyeOpen), flat, yaw, 0, 0);
-        return new FaceObservation(new FaceBox(150, 150, 250, 260, 0.99f), pts, FivePoints.From68(pts), Affine.Identity, new byte[FaceAligner.Size * FaceAligner.Size * 3],
+        var pts = SyntheticFace.View(SyntheticFace.Model(eyeOpen, mouthOpen), flat, yaw, 0, 0, tx: x + 50);
+        return new FaceObservation(new FaceBox(x, 150, x + 100, 260, 0.99f), pts, FivePoints.From68(pts), Affine.Identity, new byte[FaceAligner.Size * FaceAligner.Size * 3],
             new FaceQualityMetrics(44, 100, 0, 0, 0));
     }
 
@@ -107,6 +107,27 @@ public class LivenessSessionTests
     }
 
     [Fact]
+    public void Mouth_as_an_alternative_to_blink_accepts_a_speaker_who_does_not_blink()
+    {
+        var policy = Policy with { Required = [LivenessCheck.Passive], AnyOf = [LivenessCheck.Blink, LivenessCheck.Mouth] };
+        var stage = new LivenessStage(policy, new FixedScorer(0.95f));
+        using var speaker = stage.Begin(1, TimeSpan.Zero);
+        var verdicts = new List<LivenessVerdict>();
+        for (var i = 0; i < 25; i++)
+        {
+            using var frame = new CapturedFrame(new BgrFrame(8, 8), i, TimeSpan.FromMilliseconds(i * 40), 0);
+            speaker.Observe(frame, Face(1, mouthOpen: Math.Max(0, 2.2 * Math.Sin(i * Math.PI / 10))));
+            verdicts.Add(speaker.Evaluate(frame.StreamTime));
+        }
+        Assert.True(LivenessState.Live == verdicts[^1].State, string.Join("; ", verdicts[^1].Checks));
+        Assert.Contains(verdicts[^1].Checks, c => c is { Name: "mouth", Passed: true });
+        Assert.Contains(verdicts[^1].Checks, c => c is { Name: "blink", Passed: null });
+        // A face that neither blinks nor speaks is not accepted.
+        using var still = stage.Begin(2, TimeSpan.Zero);
+        Assert.Equal(LivenessState.Timeout, Run(still, Enumerable.Repeat(1.0, 60))[^1].State);
+    }
+
+    [Fact]
     public void Policy_validation_names_the_keys_and_the_stage_needs_the_model_for_passive()
     {
         var bad = Policy with { Budget = TimeSpan.Zero, BlinkOpenRatio = 0.5, Required = [], AnyOf = [] };
@@ -115,7 +136,65 @@ public class LivenessSessionTests
         Assert.Contains(errors, e => e.Contains("BlinkOpenRatio"));
         Assert.Contains(errors, e => e.Contains("at least one check"));
         Assert.Throws<ArgumentException>(() => new LivenessStage(Policy, null));
-        _ = new LivenessStage(Policy with { Required = [LivenessCheck.Blink] }, null);
+        _ = new LivenessStage(Policy with { Required = [LivenessCheck.Blink], AnyOf = [] }, null);
+    }
+}
+
+public class PresentationRunnerTests
+{
+    private sealed class FixedScorer(float p) : IPassiveLivenessScorer
+    {
+        public float Score(BgrFrame frame, in FaceBox box) => p;
+    }
+
+    private static FaceObservation Face(float x, double eyeOpen, float? boxAt = null)
+    {
+        var pts = SyntheticFace.View(SyntheticFace.Model(eyeOpen), false, 0, 0, 0, tx: x + 50);
+        var bx = boxAt ?? x;
+        return new FaceObservation(new FaceBox(bx, 150, bx + 100, 260, 0.99f), pts, FivePoints.From68(pts), Affine.Identity,
+            new byte[FaceAligner.Size * FaceAligner.Size * 3], new FaceQualityMetrics(44, 100, 0, 0, 0));
+    }
+
+    private static IEnumerable<CapturedFrame> Frames(int n)
+    {
+        for (var i = 0; i < n; i++) yield return new CapturedFrame(new BgrFrame(8, 8), i, TimeSpan.FromMilliseconds(i * 40), 0);
+    }
+
+    [Fact]
+    public void A_cut_to_another_place_starts_a_track_with_its_own_budget_and_its_blink_counts_from_that_track_start()
+    {
+        // 2.4 s of a face on the left that never blinks, a cut, then a face on the right that blinks 0.6 s into its track.
+        var n = 0;
+        float? boxAt = null;
+        IReadOnlyList<FaceObservation> Observe(BgrFrame _)
+        {
+            var i = n++;
+            if (i < 60) return [Face(20, 1, boxAt)];
+            var k = i - 60;
+            return [Face(600, k is 13 or 14 or 15 ? 0.15 : 1, boxAt)];
+        }
+        var stage = new LivenessStage(new LivenessPolicy(), new FixedScorer(0.9f));
+        var r = PresentationRunner.Run("cut", null, stage, Frames(100), Observe);
+        Assert.Equal(LivenessState.Live, r.State);
+        Assert.Equal(TimeSpan.FromMilliseconds(16 * 40), r.DecisionTime); // from the second track's first frame, not the clip's
+        Assert.Equal(77, r.Frames);
+
+        // One session across the cut (the old reading) would have timed out at 2 s, before the blink.
+        n = 0;
+        boxAt = 20;
+        var single = PresentationRunner.Run("cut", null, stage, Frames(100), Observe);
+        Assert.Equal(LivenessState.Timeout, single.State);
+    }
+
+    [Fact]
+    public void Without_a_live_track_the_verdict_is_the_subjects_the_track_seen_longest()
+    {
+        var n = 0;
+        IReadOnlyList<FaceObservation> Observe(BgrFrame _) => n++ < 5 ? [Face(20, 1), Face(600, 1)] : [Face(600, 1)];
+        var r = PresentationRunner.Run("two", "replay", new LivenessStage(new LivenessPolicy(), new FixedScorer(0.9f)), Frames(30), Observe);
+        Assert.Equal(LivenessState.Timeout, r.State);
+        Assert.Null(r.DecisionTime); // the 1.2 s stream ended before the budget: never decided
+        Assert.False(r.Accepted);
     }
 }
 

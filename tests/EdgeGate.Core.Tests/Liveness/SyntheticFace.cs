@@ -8,7 +8,7 @@ namespace EdgeGate.Core.Tests.Liveness;
 /// </summary>
 public static class SyntheticFace
 {
-    public static (double X, double Y, double Z)[] Model(double eyeOpen = 1)
+    public static (double X, double Y, double Z)[] Model(double eyeOpen = 1, double mouthOpen = 1)
     {
         var p = new (double, double, double)[68];
         for (var i = 0; i <= 16; i++) // jaw: lower half-ellipse from ear to ear, set back
@@ -22,7 +22,7 @@ public static class SyntheticFace
         Eye(p, 36, -22, eyeOpen);
         Eye(p, 42, 22, eyeOpen);
         for (var i = 0; i < 12; i++) { var a = 2 * Math.PI * i / 12; p[48 + i] = (-20 * Math.Cos(a), 35 - 7 * Math.Sin(a), 10); }
-        for (var i = 0; i < 8; i++) { var a = 2 * Math.PI * i / 8; p[60 + i] = (-14 * Math.Cos(a), 35 - 3 * Math.Sin(a), 10); }
+        for (var i = 0; i < 8; i++) { var a = 2 * Math.PI * i / 8; p[60 + i] = (-14 * Math.Cos(a), 35 - 3 * mouthOpen * Math.Sin(a), 10); }
         return p;
     }
 

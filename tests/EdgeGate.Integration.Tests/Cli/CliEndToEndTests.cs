@@ -124,6 +124,23 @@ public sealed class CliEndToEndTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void LivenessEval_TakesTheDaemonsLivenessKeys_AndRefusesBadOnesByName()
+    {
+        if (TestData.FacesOrSkip(output) is not { } faces) return;
+        var bad = Run("liveness-eval", "--spoof", Path.Combine(faces, "spoof"), "--policy", "MouthClosed=0.2", "--policy", "MouthOpen=0.1");
+        Assert.Equal(1, bad.Exit);
+        Assert.Equal("invalid_argument", (string)bad.Json["error"]!["code"]!);
+        Assert.Contains("MouthOpen", (string)bad.Json["error"]!["message"]!);
+
+        var r = Run("liveness-eval", "--spoof", Path.Combine(faces, "spoof"), "--policy", "Required:0=blink", "--policy", "MouthOpen=0.2");
+        Assert.Equal(0, r.Exit);
+        Assert.Equal(["blink"], r.Json["policy"]!["required"]!.AsArray().Select(n => (string)n!));
+        Assert.Empty(r.Json["policy"]!["any_of"]!.AsArray());
+        Assert.Equal(0.2, (double)r.Json["policy"]!["mouth_open"]!);
+        Assert.Equal(0, (int)r.Json["counts"]!["attacks"]!["print"]!["accepted"]!); // stills are judged by the passive model
+    }
+
+    [Fact]
     public void Identify_ANonImage_IsACodedError()
     {
         var text = Path.Combine(_dir, "notes.txt");

@@ -88,7 +88,7 @@ public sealed class DaemonEndToEndTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(JsonValueKind.Null, access.GetProperty("reason").ValueKind);
         Assert.Equal("grid", access.GetProperty("person").GetProperty("id").GetString());
         Assert.Equal("GRID speaker", access.GetProperty("person").GetProperty("name").GetString());
-        Assert.Equal("disabled", access.GetProperty("liveness").GetString());
+        Assert.Equal("live", access.GetProperty("liveness").GetProperty("state").GetString()); // liveness is on by default
         Assert.Equal(Device, access.GetProperty("device").GetString());
         Assert.True(access.GetProperty("similarity").GetDouble() >= 0.45);
         Assert.InRange(access.GetProperty("p_same").GetDouble(), 0.5, 1.0);
@@ -107,7 +107,7 @@ public sealed class DaemonEndToEndTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void WithLivenessEnabled_TheEnrolledSpeakerIsGrantedOnlyOnceLive_AndTheEventCarriesEachCheck()
+    public void WithASitesLivenessPolicy_TheEnrolledSpeakerIsGrantedOnlyOnceLive_AndTheEventCarriesEachCheck()
     {
         if (TestData.FacesOrSkip(output) is not { } faces) return;
         using var broker = MosquittoBroker.Start(output);
@@ -115,11 +115,11 @@ public sealed class DaemonEndToEndTests(ITestOutputHelper output) : IDisposable
         using var probe = Subscriber(broker);
 
         var exit = DaemonProcess.RunToExit(output, Settings(Video(faces, "grid_id2_vcd_swwp2s.mpg"), broker.Port, fast: true,
-            "Camera:ExitAtEnd=true", "Door:PulseMs=500", "Liveness:Enabled=true"), RunLimit, out var daemon);
+            "Camera:ExitAtEnd=true", "Door:PulseMs=500", "Liveness:Required:0=passive", "Liveness:Required:1=blink"), RunLimit, out var daemon);
         using var run = daemon;
 
         Assert.Equal(0, exit);
-        Assert.Contains(daemon.Lines, l => l.Contains("liveness: required Passive+Blink"));
+        Assert.Contains(daemon.Lines, l => l.Contains("liveness: required Passive+Blink, any of -"));
         Wait.Until(() => Events(probe, "access").Count >= 1, "the access event");
         var access = Assert.Single(Events(probe, "access"));
         output.WriteLine(access.ToString());
@@ -198,9 +198,11 @@ public sealed class DaemonEndToEndTests(ITestOutputHelper output) : IDisposable
         EnrolGridSpeaker(faces);
         using var probe = Subscriber(broker);
 
-        // A long pulse and a looping file: the relay is certainly energised when the process dies.
+        // A long pulse and a looping file: the relay is certainly energised when the process dies. Liveness off: in real
+        // time its blink needs the machine to keep up (≥ ~12 processed frames/s, README "Liveness"), and this test is
+        // about the relay line, not about liveness.
         using var daemon = DaemonProcess.Start(output, Settings(Video(faces, "grid_id2_vcd_swwp2s.mpg"), broker.Port, fast: false,
-            "Camera:Loop=true", "Door:PulseMs=60000", "TelemetrySeconds=1"));
+            "Camera:Loop=true", "Door:PulseMs=60000", "TelemetrySeconds=1", "Liveness:Enabled=false"));
         Wait.Until(() => SimulatedGpioChip.Probe(SimDir, "gpiochip0", RelayLine) == (true, true), "the relay to be energised", TimeSpan.FromSeconds(60));
         // While it runs, telemetry reports the stream and the gallery (the first messages may predate the first frame).
         JsonElement Latest() => probe.Messages.Where(m => m.Topic == $"edgegate/{Device}/telemetry")
@@ -225,9 +227,10 @@ public sealed class DaemonEndToEndTests(ITestOutputHelper output) : IDisposable
     public void SomeoneEnrolledWhileTheDaemonRuns_IsRecognisedWithoutARestart()
     {
         if (TestData.FacesOrSkip(output) is not { } faces) return;
-        // A looping clip is a person who keeps walking up: each pass is a new track and a new decision.
+        // A looping clip is a person who keeps walking up: each pass is a new track and a new decision. Liveness off, as
+        // in the SIGKILL test: real-time liveness depends on the machine's frame rate and is tested on its own.
         using var daemon = DaemonProcess.Start(output, Settings(Video(faces, "grid_id2_vcd_swwp2s.mpg"), 1, fast: false,
-            "Camera:Loop=true", "Mqtt:Host=", "Door:PulseMs=300", "Access:CooldownSeconds=0"));
+            "Camera:Loop=true", "Mqtt:Host=", "Door:PulseMs=300", "Access:CooldownSeconds=0", "Liveness:Enabled=false"));
         daemon.WaitForLine(l => l.Contains("access denied: unknown"), "a stranger's denial before enrolment");
         Assert.DoesNotContain(daemon.Lines, l => l.Contains("access granted"));
 
