@@ -127,10 +127,10 @@ public sealed class AccessPipeline : IDisposable
             if (state.Decided) continue;
             var face = faces[i];
             state.Liveness.Observe(frame, face);
-            var verdict = state.Liveness.Evaluate(now);
-            if (verdict.State == LivenessState.Spoof)
+            // Peek on every frame; the full verdict (per-check details for the event) only when deciding.
+            if (state.Liveness.Peek(now) == LivenessState.Spoof)
             {
-                Decide(state, DenyReason.Spoof, verdict, "a liveness check failed");
+                Decide(state, DenyReason.Spoof, state.Liveness.Evaluate(now), "a liveness check failed");
                 continue;
             }
             if (state.Match is null)
@@ -145,7 +145,7 @@ public sealed class AccessPipeline : IDisposable
                     Identify(state, _faces.Embed(face));
                 }
             }
-            TryDecide(state, verdict, now);
+            TryDecide(state, now);
         }
         foreach (var track in _ended) EndTrack(track);
         LastFrame = new FrameStats(faces.Count, embedded, _time.GetElapsedTime(start).TotalMilliseconds);
@@ -183,8 +183,9 @@ public sealed class AccessPipeline : IDisposable
         if (result.Outcome == IdentifyOutcome.Ambiguous) state.Ambiguous++;
     }
 
-    private void TryDecide(TrackState state, LivenessVerdict verdict, TimeSpan now)
+    private void TryDecide(TrackState state, TimeSpan now)
     {
+        LivenessVerdict Verdict() => state.Liveness.Evaluate(now);
         var age = now - state.Track.FirstSeen;
         if (state.Match is { } match)
         {
@@ -192,24 +193,24 @@ public sealed class AccessPipeline : IDisposable
             if (person is null)
             {
                 // Deleted between the matcher's load and now: treat as a stranger rather than open for a ghost.
-                Decide(state, DenyReason.Unknown, verdict, "matched a person no longer in the gallery");
+                Decide(state, DenyReason.Unknown, Verdict(), "matched a person no longer in the gallery");
                 return;
             }
             state.Person = person;
-            if (!person.Enabled) { Decide(state, DenyReason.NotAuthorised, verdict, "access disabled"); return; }
-            if (!person.IsValidAt(_time.GetUtcNow())) { Decide(state, DenyReason.OutsideValidity, verdict, ValidityText(person)); return; }
+            if (!person.Enabled) { Decide(state, DenyReason.NotAuthorised, Verdict(), "access disabled"); return; }
+            if (!person.IsValidAt(_time.GetUtcNow())) { Decide(state, DenyReason.OutsideValidity, Verdict(), ValidityText(person)); return; }
             if (person.Schedule is { } schedule && _time.GetUtcNow() is var at && !schedule.Allows(at, _options.TimeZone))
             {
-                Decide(state, DenyReason.OutsideSchedule, verdict, ScheduleText(schedule, at, _options.TimeZone));
+                Decide(state, DenyReason.OutsideSchedule, Verdict(), ScheduleText(schedule, at, _options.TimeZone));
                 return;
             }
-            switch (verdict.State)
+            switch (state.Liveness.Peek(now))
             {
                 case LivenessState.Disabled or LivenessState.Live:
-                    Grant(state, person, verdict);
+                    Grant(state, person, Verdict());
                     return;
                 case LivenessState.Timeout:
-                    Decide(state, DenyReason.LivenessTimeout, verdict, "liveness not established in time");
+                    Decide(state, DenyReason.LivenessTimeout, Verdict(), "liveness not established in time");
                     return;
                 default:
                     return; // Pending: the identity is settled; wait for liveness.
@@ -218,11 +219,11 @@ public sealed class AccessPipeline : IDisposable
         // A borderline match awaiting its confirming frame gets that frame before the face is called unknown.
         if ((state.Embedded >= _options.UnknownAfterEmbeddings && state.Pending is null) || (state.Embedded > 0 && age >= _options.DecisionBudget))
         {
-            Decide(state, DenyReason.Unknown, verdict, state.Ambiguous > 0 ? "too close to two enrolled people" : null);
+            Decide(state, DenyReason.Unknown, Verdict(), state.Ambiguous > 0 ? "too close to two enrolled people" : null);
             return;
         }
         if (state.Embedded == 0 && age >= _options.LowQualityAfter)
-            Decide(state, DenyReason.LowQuality, verdict, state.LastRejection?.Detail);
+            Decide(state, DenyReason.LowQuality, Verdict(), state.LastRejection?.Detail);
     }
 
     private void EndTrack(FaceTrack track)

@@ -38,6 +38,13 @@ public interface ILivenessSession : IDisposable
 
     /// <summary>The verdict so far at stream time <paramref name="now"/>; Timeout once the budget is used up.</summary>
     LivenessVerdict Evaluate(TimeSpan now);
+
+    /// <summary>
+    /// The state <see cref="Evaluate"/> would report, without building the verdict's per-check details. The pipeline asks
+    /// this on every frame of a pending track and only asks for the full verdict when it decides; a session should
+    /// answer it without allocating.
+    /// </summary>
+    LivenessState Peek(TimeSpan now) => Evaluate(now).State;
 }
 
 /// <summary>Creates one session per track: the site's liveness policy lives behind this.</summary>

@@ -43,7 +43,7 @@ public sealed class LivenessSession : ILivenessSession
     private readonly BlinkTracker _blink;
     private readonly MotionTracker _motion;
     private readonly MouthTracker _mouth;
-    private readonly List<LivenessSample> _samples = [];
+    private readonly List<LivenessSample> _samples = new(64);
     private double _passiveSum;
     private int _passiveCount;
     private LivenessVerdict? _final;
@@ -80,21 +80,51 @@ public sealed class LivenessSession : ILivenessSession
     public LivenessVerdict Evaluate(TimeSpan now)
     {
         if (_final is not null) return _final;
-        var checks = new List<LivenessCheckResult>(4);
-        foreach (var c in _policy.Required.Concat(_policy.AnyOf)) checks.Add(Result(c));
-        bool Is(LivenessCheck c, bool? v) => checks.First(r => r.Name == Name(c)).Passed == v;
+        var state = StateAt(now);
+        var checks = new List<LivenessCheckResult>(_policy.Required.Count + _policy.AnyOf.Count);
+        foreach (var c in _policy.Required) checks.Add(Result(c));
+        foreach (var c in _policy.AnyOf) checks.Add(Result(c));
+        var verdict = new LivenessVerdict(state, _passiveCount > 0 ? _passiveSum / _passiveCount : null, checks);
+        if (state != LivenessState.Pending) _final = verdict;
+        return verdict;
+    }
+
+    public LivenessState Peek(TimeSpan now) => _final?.State ?? StateAt(now);
+
+    /// <summary>The verdict's state from each check's pass/fail alone: no strings, no lists (every pending frame asks).</summary>
+    private LivenessState StateAt(TimeSpan now)
+    {
         var required = _policy.Required;
         var anyOf = _policy.AnyOf;
-        var score = _passiveCount > 0 ? _passiveSum / _passiveCount : (double?)null;
-
-        LivenessState state;
-        if (required.Any(c => Is(c, false)) || (anyOf.Count > 0 && anyOf.All(c => Is(c, false)))) state = LivenessState.Spoof;
-        else if (required.All(c => Is(c, true)) && (anyOf.Count == 0 || anyOf.Any(c => Is(c, true)))) state = LivenessState.Live;
-        else if (now - _start >= _policy.Budget) state = LivenessState.Timeout;
-        else return new LivenessVerdict(LivenessState.Pending, score, checks);
-        _final = new LivenessVerdict(state, score, checks);
-        return _final;
+        bool requiredFailed = false, requiredAllPassed = true;
+        for (var i = 0; i < required.Count; i++)
+        {
+            var p = Passed(required[i]);
+            requiredFailed |= p == false;
+            requiredAllPassed &= p == true;
+        }
+        bool anyPassed = false, allFailed = true;
+        for (var i = 0; i < anyOf.Count; i++)
+        {
+            var p = Passed(anyOf[i]);
+            anyPassed |= p == true;
+            allFailed &= p == false;
+        }
+        if (requiredFailed || (anyOf.Count > 0 && allFailed)) return LivenessState.Spoof;
+        if (requiredAllPassed && (anyOf.Count == 0 || anyPassed)) return LivenessState.Live;
+        return now - _start >= _policy.Budget ? LivenessState.Timeout : LivenessState.Pending;
     }
+
+    /// <summary>Each check's outcome so far, as <see cref="Result"/> reports it: true passed, false failed, null not yet.</summary>
+    private bool? Passed(LivenessCheck check) => check switch
+    {
+        LivenessCheck.Passive => _passiveCount == 0 || _passiveCount < Math.Min(_policy.PassiveFrames, _policy.PassiveMaxFrames)
+            ? null : _passiveSum / _passiveCount >= _policy.PassiveThreshold,
+        LivenessCheck.Blink => _blink.BlinkSeen ? true : null,
+        LivenessCheck.Motion => _motion.Passed,
+        LivenessCheck.Mouth => _mouth.Passed,
+        _ => throw new ArgumentOutOfRangeException(nameof(check)),
+    };
 
     private LivenessCheckResult Result(LivenessCheck check)
     {

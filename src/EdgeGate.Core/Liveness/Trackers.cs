@@ -19,7 +19,8 @@ public sealed class BlinkTracker(LivenessPolicy policy)
     /// </summary>
     public static readonly TimeSpan MaxGap = TimeSpan.FromMilliseconds(250);
 
-    private readonly List<double> _ears = [];
+    private readonly List<double> _ears = new(64);
+    private double[] _scratch = new double[64];
     private TimeSpan? _last;
     private TimeSpan? _closedAt;
     private int _closedFrames;
@@ -40,7 +41,7 @@ public sealed class BlinkTracker(LivenessPolicy policy)
         if (_last is { } last && t - last > MaxGap) { _closedAt = null; _openSeen = false; }
         _last = t;
         if (_ears.Count < MinOpenSamples) { _ears.Add(ear); return; }
-        var open = Median(_ears);
+        var open = Median(_ears, ref _scratch);
         if (open <= 1e-6) return;
         var ratio = ear / open;
         _deepest = Math.Min(_deepest, ratio);
@@ -59,10 +60,13 @@ public sealed class BlinkTracker(LivenessPolicy policy)
         if (_closedAt is null && ratio >= policy.BlinkClosedRatio) _ears.Add(ear);
     }
 
-    private static double Median(List<double> v)
+    // Sorted in a scratch array the tracker keeps: this runs on every frame of a pending track (the door's hot path).
+    private static double Median(List<double> v, ref double[] scratch)
     {
-        var s = v.ToArray();
-        Array.Sort(s);
+        if (scratch.Length < v.Count) scratch = new double[Math.Max(v.Count, scratch.Length * 2)];
+        var s = scratch.AsSpan(0, v.Count);
+        v.CopyTo(s);
+        s.Sort();
         return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
     }
 }
@@ -78,8 +82,11 @@ public sealed class MotionTracker(LivenessPolicy policy)
 {
     public const int Window = 3;
     private PointF[]? _reference;
-    private readonly Queue<PointF[]> _recent = new();
-    private readonly List<double> _residuals = [];
+    // The last Window landmark sets and their mean, in arrays reused frame after frame (no garbage per frame).
+    private readonly PointF[][] _recent = new PointF[Window][];
+    private int _recentCount, _recentNext;
+    private PointF[]? _mean;
+    private readonly List<double> _residuals = new(64);
 
     public int Samples => _residuals.Count + (_reference is null ? 0 : 1);
 
@@ -95,11 +102,15 @@ public sealed class MotionTracker(LivenessPolicy policy)
 
     public void Add(TimeSpan t, ReadOnlySpan<PointF> raw)
     {
-        _recent.Enqueue(raw.ToArray());
-        if (_recent.Count > Window) _recent.Dequeue();
-        if (_recent.Count < Window) return;
-        var landmarks = Mean(_recent);
-        if (_reference is null) { _reference = landmarks; return; }
+        var slot = _recent[_recentNext] ??= new PointF[raw.Length];
+        if (slot.Length != raw.Length) throw new ArgumentException("landmark count changed within a track", nameof(raw));
+        raw.CopyTo(slot);
+        _recentNext = (_recentNext + 1) % Window;
+        if (_recentCount < Window) _recentCount++;
+        if (_recentCount < Window) return;
+        if (_reference is null) { _reference = new PointF[raw.Length]; Mean(_recent, _recentNext, _reference); return; }
+        var landmarks = _mean ??= new PointF[raw.Length];
+        Mean(_recent, _recentNext, landmarks);
         _residuals.Add(LandmarkGeometry.NonPlanarResidual(_reference, landmarks));
         GlobalMotion = Math.Max(GlobalMotion, LandmarkGeometry.GlobalMotion(_reference, landmarks));
         var n = _residuals.Count;
@@ -112,17 +123,19 @@ public sealed class MotionTracker(LivenessPolicy policy)
         if (PassedAt is null && Samples >= policy.MotionFrames && Score >= policy.MotionThreshold) PassedAt = t;
     }
 
-    private static PointF[] Mean(IReadOnlyCollection<PointF[]> sets)
+    /// <summary>Mean of the ring's sets, summed oldest first (<paramref name="oldest"/> is the ring slot to start from).</summary>
+    private static void Mean(PointF[][] sets, int oldest, PointF[] m)
     {
-        var n = sets.First().Length;
-        var m = new PointF[n];
-        for (var i = 0; i < n; i++)
+        for (var i = 0; i < m.Length; i++)
         {
             float x = 0, y = 0;
-            foreach (var s in sets) { x += s[i].X; y += s[i].Y; }
-            m[i] = new PointF(x / sets.Count, y / sets.Count);
+            for (var k = 0; k < sets.Length; k++)
+            {
+                var s = sets[(oldest + k) % sets.Length];
+                x += s[i].X; y += s[i].Y;
+            }
+            m[i] = new PointF(x / sets.Length, y / sets.Length);
         }
-        return m;
     }
 
     /// <summary>True = non-planar motion seen; false = the face moved about as a plane; null = not enough evidence yet.</summary>
@@ -143,7 +156,7 @@ public sealed class MotionTracker(LivenessPolicy policy)
 /// </summary>
 public sealed class MouthTracker(LivenessPolicy policy)
 {
-    private readonly List<double> _raw = [];
+    private readonly List<double> _raw = new(64);
 
     public int Samples => _raw.Count;
 

@@ -1,6 +1,8 @@
 using EdgeGate.Core.Access;
 using EdgeGate.Core.Faces;
+using EdgeGate.Core.Frames;
 using EdgeGate.Core.Gallery;
+using EdgeGate.Core.Liveness;
 using EdgeGate.Core.Ports;
 using EdgeGate.Core.Tests.Fakes;
 
@@ -69,7 +71,7 @@ public sealed class SteadyStateAllocationTests
     }
 
     /// <param name="enrolled">the face's own vector (granted on the first frame), else an unrelated one (a stranger).</param>
-    private static (long PerFrame, int Embeds, int Opens) Measure(bool enrolled, AccessOptions options)
+    private static (long PerFrame, int Embeds, int Opens) Measure(bool enrolled, AccessOptions options, ILivenessStage? liveness = null)
     {
         var (engine, embedder) = Engine();
         using var _ = engine;
@@ -79,7 +81,7 @@ public sealed class SteadyStateAllocationTests
         matcher.Load([new FaceTemplate(1, "alice", "m", template, 1, now)]);
         var door = new CountingDoor();
         using var pipeline = new AccessPipeline(engine, matcher, new OnePerson(new Person("alice", "Alice", true, null, null, now, now)),
-            door, DisabledLiveness.Instance, options);
+            door, liveness ?? DisabledLiveness.Instance, options);
         using var image = TestFrames.Random(360, 288, 1);
         var frames = Enumerable.Range(0, 10 + Frames)
             .Select(i => new CapturedFrame(image, i, TimeSpan.FromMilliseconds(40 * i), 0)).ToArray();
@@ -102,6 +104,18 @@ public sealed class SteadyStateAllocationTests
     }
 
     [Fact]
+    public void FrameOfARecognisedFaceAwaitingLiveness_AllocatesAtMostOneKilobyte()
+    {
+        // The default policy (passive, then blink or mouth) with landmarks that never blink or move their lips and a
+        // long budget: every measured frame scores, follows eyes, mouth and motion, and asks for the verdict.
+        var stage = new LivenessStage(new LivenessPolicy { Budget = TimeSpan.FromHours(1) }, new AlwaysReal());
+        var (perFrame, embeds, opens) = Measure(enrolled: true, new AccessOptions(), stage);
+        Assert.Equal(0, opens);   // recognised, still pending liveness
+        Assert.Equal(0, embeds);
+        Assert.True(perFrame <= BudgetPerFrame, $"{perFrame} bytes per frame");
+    }
+
+    [Fact]
     public void FrameThatEmbedsAndMatches_AllocatesAtMostOneKilobyte()
     {
         // A stranger the rules never give up on: every measured frame runs the embedder (face + mirror) and the 1:N search.
@@ -111,4 +125,10 @@ public sealed class SteadyStateAllocationTests
         Assert.Equal(2 * Frames, embeds);
         Assert.True(perFrame <= BudgetPerFrame, $"{perFrame} bytes per frame");
     }
+}
+
+/// <summary>A passive scorer that always says "real": the allocation test is about the session, not the model.</summary>
+file sealed class AlwaysReal : IPassiveLivenessScorer
+{
+    public float Score(BgrFrame frame, in FaceBox box) => 0.9f;
 }
