@@ -206,8 +206,9 @@ public static class Program
         var benchPasses = new Option<int>("--passes") { Description = "timed visits (passes over the clip, each a new track)", DefaultValueFactory = _ => 2 };
         var benchGallery = new Option<int>("--gallery-size") { Description = "templates in the synthetic gallery matched against", DefaultValueFactory = _ => 3000 };
         var benchSave = new Option<bool>("--save") { Description = $"write <prepared>/{BenchCommand.SavedFileName} (embedder medians) for the daemon's auto choice" };
+        var benchNoLiveness = new Option<bool>("--no-liveness") { Description = "leave the liveness checks out of the pipeline (the daemon runs them by default)" };
         var bench = new Command("bench", "time each stage and the door's per-frame pipeline on this device, for every installed embedder variant")
-            { benchImage, iterations, benchPrepared, benchVideo, benchFrames, benchPasses, benchGallery, benchSave };
+            { benchImage, iterations, benchPrepared, benchVideo, benchFrames, benchPasses, benchGallery, benchSave, benchNoLiveness };
         bench.SetAction(r => Run(r, json, () => BenchCommand.Run(new BenchOptions
         {
             Image = r.GetValue(benchImage),
@@ -219,6 +220,7 @@ public static class Program
             Threads = r.GetValue(threads),
             PreparedDirectory = r.GetValue(benchPrepared),
             Save = r.GetValue(benchSave),
+            Liveness = !r.GetValue(benchNoLiveness),
         }), BenchCommand.Print));
 
         root.Subcommands.Add(enrol);

@@ -44,6 +44,19 @@ public sealed class FaceEmbedder : IDisposable
         Embeddings.Normalize(embedding);
     }
 
+    /// <summary>
+    /// One pass of the aligned face through the model: raw output, no mirror, not normalised. The model's own cost
+    /// per inference, which is what <c>edgegate bench</c> reports as <c>embed_ms</c> (a decision pays it twice).
+    /// </summary>
+    public void RunOnce(ReadOnlySpan<byte> alignedBgr, Span<float> raw)
+    {
+        const int n = FaceAligner.Size * FaceAligner.Size;
+        if (alignedBgr.Length < n * 3) throw new ArgumentException("aligned face must be 112x112 BGR", nameof(alignedBgr));
+        TensorWriter.Planar(alignedBgr, n, _model.Input(), rgb: false, mean: 127.5f, scale: 1f / 127.5f);
+        _model.Run();
+        _model.Output().CopyTo(raw);
+    }
+
     public float[] Embed(ReadOnlySpan<byte> alignedBgr)
     {
         var e = new float[Dimension];
