@@ -95,7 +95,14 @@ public sealed class CommandAuthenticator(byte[] key, string device, CommandAuthO
                          UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute)) != 0)
                 throw new InvalidDataException($"command key file '{path}' is accessible to group or others (chmod 600 it)");
         }
-        var text = File.ReadAllText(path, Encoding.UTF8).Trim();
+        return ParseKey(File.ReadAllText(path, Encoding.UTF8))
+            ?? throw new InvalidDataException($"command key file '{path}' must hold at least 16 bytes as hex or base64");
+    }
+
+    /// <summary>A key as the key file holds it (hex or base64, ≥ 16 bytes, surrounding white space ignored); null if it is not one.</summary>
+    public static byte[]? ParseKey(string keyText)
+    {
+        var text = keyText.Trim();
         byte[]? key = null;
         if (text.Length % 2 == 0 && text.All(char.IsAsciiHexDigit)) key = Convert.FromHexString(text);
         else
@@ -103,8 +110,6 @@ public sealed class CommandAuthenticator(byte[] key, string device, CommandAuthO
             var buffer = new byte[text.Length];
             if (Convert.TryFromBase64String(text, buffer, out var n)) key = buffer[..n];
         }
-        if (key is null || key.Length < 16)
-            throw new InvalidDataException($"command key file '{path}' must hold at least 16 bytes as hex or base64");
-        return key;
+        return key is null || key.Length < 16 ? null : key;
     }
 }
