@@ -39,7 +39,7 @@ build_one() {
   local published=artifacts/edgegate-linux-$arch
   [ -f "$published/EdgeGate.dll" ] || die "$published/EdgeGate.dll missing: run publish.sh $arch"
   [ -f "$published/assets/runtimes/linux-$arch/libonnxruntime.so.1" ] || die "$published has no libonnxruntime.so.1 for $arch"
-  [ -f "$published/libe_sqlite3.so" ] || die "$published has no libe_sqlite3.so (SQLite native for linux-$arch)"
+  [ -f "$published/runtimes/linux-$arch/native/libe_sqlite3.so" ] || die "$published has no SQLite native for linux-$arch"
 
   local stage=artifacts/pkg/$debarch root
   root=$stage/root
