@@ -20,7 +20,7 @@ debian_version() {
   local described base count sha
   sha=$(git rev-parse --short=7 HEAD)
   if described=$(git describe --tags --long --match 'v[0-9]*' 2>/dev/null); then
-    base=${described%-*-g*}; base=${base#v}
+    base=${described%-*-g*}; base=${base#v}; base=${base//-/\~}   # v1.2.0-rc1 -> 1.2.0~rc1 (sorts before 1.2.0)
     count=${described%-g*}; count=${count##*-}
     [ "$count" = 0 ] && printf '%s' "$base" || printf '%s+git%s.%s' "$base" "$count" "$sha"
   else
