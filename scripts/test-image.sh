@@ -4,7 +4,8 @@
 # of the right architecture), the units enabled, the account and its groups, modes of the state and config folders.
 # On the host's own architecture it goes on to run the installed package in the chroot (the host's .NET runtime
 # bind-mounted read-only at /usr/lib/dotnet, nothing installed on the host): --help, `edgegate provision` with the
-# real edgegate account, `edgegate list --json`, and the daemon on a file camera with the simulated door.
+# real edgegate account, `edgegate list --json`, the daemon on a file camera with the simulated door, then
+# dpkg -r (gallery and configuration kept) and dpkg -P (both deleted).
 # Ends with "image test: PASS (N checks)" or "image test: FAIL (...)"; the exit code says the same.
 #   scripts/test-image.sh [arm64] [amd64]      (default: both; needs root and the .deb files from publish.sh)
 set -uo pipefail
@@ -117,6 +118,17 @@ for arch in $archs; do
     # SELFTEST (merge point for branch wt-selftest): once `edgegate selftest` exists, add here:
     #   out=$(as_daemon edgegate selftest --json --set Camera:Source=/tmp/camera.mkv); check '"ok":true' in "$out"
     # It runs against the provisioned config above (Door:Driver=sim from the provisioning file).
+
+    # Removal keeps what the door learnt (gallery, events, configuration); only purge deletes it.
+    check "dpkg -r edgegate" in_root dpkg -r edgegate
+    equals "after remove: config files state" "$(in_root dpkg-query -W -f='${Status}' edgegate 2>&1)" "deinstall ok config-files"
+    check "after remove: gallery kept" test -s "$r/var/lib/edgegate/gallery.db"
+    check "after remove: provisioned config kept" grep -q image-test "$r/etc/edgegate/edgegate.json"
+    check "after remove: program gone" test ! -e "$r/usr/lib/edgegate/EdgeGate.dll"
+    check "dpkg -P edgegate" in_root dpkg -P edgegate
+    check "after purge: state deleted" test ! -e "$r/var/lib/edgegate"
+    check "after purge: configuration and keys deleted" test ! -e "$r/etc/edgegate"
+    check "after purge: units no longer enabled" test ! -e "$r/etc/systemd/system/multi-user.target.wants/edgegate.service"
     for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[i]}"; done
     mounted=()
   fi
