@@ -223,6 +223,23 @@ public static class Program
             Liveness = !r.GetValue(benchNoLiveness),
         }), BenchCommand.Print));
 
+        // provision
+        var provisionFrom = new Option<string?>("--from") { Description = "the provisioning file to apply (default: edgegate-provision.json in /boot/firmware or /boot, else /etc/edgegate/provision.json)" };
+        var provisionBoot = new Option<string[]>("--boot") { Description = "boot partition folder(s) to look in instead of /boot/firmware and /boot" };
+        var provisionConfigDir = new Option<string>("--config-dir") { Description = "where edgegate.json, tls/ and command.key are written", DefaultValueFactory = _ => "/etc/edgegate" };
+        var provisionAccount = new Option<string>("--account") { Description = "the daemon's account: owns the key files, its group reads the rest", DefaultValueFactory = _ => "edgegate" };
+        var provision = new Command("provision", "apply a provisioning file (device id, broker, TLS, command key, door lines, camera): validated, moved into place, then deleted")
+            { provisionFrom, provisionBoot, provisionConfigDir, provisionAccount };
+        provision.SetAction(r => Run(r, json, () => ProvisionCommand.Run(new ProvisionCommand.Options
+        {
+            From = r.GetValue(provisionFrom),
+            BootDirectories = r.GetValue(provisionBoot) is { Length: > 0 } boots ? boots : ProvisionCommand.DefaultBootDirectories,
+            ConfigDirectory = r.GetValue(provisionConfigDir)!,
+            Account = r.GetValue(provisionAccount)!,
+        }, m => Console.Error.WriteLine(m)), o => AnsiConsole.MarkupLine((bool)o["provisioned"]!
+            ? $"provisioned [green]{Markup.Escape((string)o["device_id"]!)}[/] from {Markup.Escape((string)o["source"]!)}"
+            : Markup.Escape((string)o["reason"]!))));
+
         root.Subcommands.Add(enrol);
         root.Subcommands.Add(bench);
         root.Subcommands.Add(livenessEval);
@@ -234,6 +251,7 @@ public static class Program
         root.Subcommands.Add(identify);
         root.Subcommands.Add(eval);
         root.Subcommands.Add(model);
+        root.Subcommands.Add(provision);
         root.Subcommands.Add(AdminCommand.Build(json));
         root.Subcommands.Add(Cli.SelfTest.SelfTestCommand.Build(json));
         return root;

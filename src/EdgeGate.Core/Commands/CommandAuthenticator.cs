@@ -86,4 +86,7 @@ public sealed class CommandAuthenticator(byte[] key, string device, CommandAuthO
     /// </summary>
     /// <exception cref="InvalidDataException">unreadable, too open, or not a key; the message names the path.</exception>
     public static byte[] LoadKeyFile(string path) => SecretKeyFile.Read(path, "command key file", 16);
+
+    /// <summary>A key as the key file holds it (hex or base64, ≥ 16 bytes, surrounding white space ignored); null if it is not one.</summary>
+    public static byte[]? ParseKey(string keyText) => SecretKeyFile.Parse(keyText, 16);
 }

@@ -20,7 +20,14 @@ public static class SecretKeyFile
         if (!File.Exists(path)) throw new InvalidDataException($"{what} '{path}' does not exist");
         if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(path) & GroupOrOther) != 0)
             throw new InvalidDataException($"{what} '{path}' is accessible to group or others (chmod 600 it)");
-        var text = File.ReadAllText(path, Encoding.UTF8).Trim();
+        return Parse(File.ReadAllText(path, Encoding.UTF8), minBytes)
+            ?? throw new InvalidDataException($"{what} '{path}' must hold at least {minBytes} bytes as hex or base64");
+    }
+
+    /// <summary>A key as a key file holds it (hex or base64, surrounding white space ignored); null if it is not one of at least <paramref name="minBytes"/>.</summary>
+    public static byte[]? Parse(string keyText, int minBytes)
+    {
+        var text = keyText.Trim();
         byte[]? key = null;
         if (text.Length % 2 == 0 && text.All(char.IsAsciiHexDigit)) key = Convert.FromHexString(text);
         else
@@ -28,9 +35,7 @@ public static class SecretKeyFile
             var buffer = new byte[text.Length];
             if (Convert.TryFromBase64String(text, buffer, out var n)) key = buffer[..n];
         }
-        if (key is null || key.Length < minBytes)
-            throw new InvalidDataException($"{what} '{path}' must hold at least {minBytes} bytes as hex or base64");
-        return key;
+        return key is null || key.Length < minBytes ? null : key;
     }
 
     /// <summary>

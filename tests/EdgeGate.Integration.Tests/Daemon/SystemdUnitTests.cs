@@ -12,28 +12,31 @@ public sealed class SystemdUnitTests(ITestOutputHelper output)
         throw new InvalidOperationException("EdgeGate.sln not found above the test binaries");
     }
 
-    [Fact]
-    public void ServiceUnit_PassesSystemdAnalyzeVerify_WhereTheToolExists()
+    [Theory]
+    [InlineData("edgegate.service")]
+    [InlineData("edgegate-provision.service")]
+    public void ServiceUnit_PassesSystemdAnalyzeVerify_WhereTheToolExists(string unitName)
     {
         if (!File.Exists("/usr/bin/systemd-analyze"))
         {
             output.WriteLine("SKIPPED: systemd-analyze is not installed");
             return;
         }
-        var unit = RepoFile("systemd/edgegate.service");
         var dir = Directory.CreateTempSubdirectory("edgegate-unit-").FullName;
         try
         {
-            File.Copy(unit, Path.Combine(dir, "edgegate.service"));
+            // Both units side by side, as installed: each names the other in its ordering.
+            foreach (var name in new[] { "edgegate.service", "edgegate-provision.service" })
+                File.Copy(RepoFile($"systemd/{name}"), Path.Combine(dir, name));
             var psi = new ProcessStartInfo("/usr/bin/systemd-analyze") { RedirectStandardOutput = true, RedirectStandardError = true };
             psi.ArgumentList.Add("verify");
-            psi.ArgumentList.Add(Path.Combine(dir, "edgegate.service"));
+            psi.ArgumentList.Add(Path.Combine(dir, unitName));
             using var p = Process.Start(psi)!;
             var text = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
             p.WaitForExit();
             output.WriteLine(text);
             Assert.Equal(0, p.ExitCode);
-            Assert.DoesNotContain("edgegate.service:", text); // a unit warning names the file and line
+            Assert.DoesNotContain($"{unitName}:", text); // a unit warning names the file and line
         }
         finally
         {
@@ -46,7 +49,19 @@ public sealed class SystemdUnitTests(ITestOutputHelper output)
     {
         var text = File.ReadAllText(RepoFile("systemd/edgegate.service"));
         foreach (var line in new[] { "Type=notify", "WatchdogSec=", "Restart=on-failure", "ProtectSystem=strict", "NoNewPrivileges=yes",
-                     "ReadWritePaths=/var/lib/edgegate", "DeviceAllow=char-gpiochip rw", "KillSignal=SIGTERM", "RestartPreventExitStatus=2" })
+                     "ReadWritePaths=/var/lib/edgegate", "DeviceAllow=char-gpiochip rw", "KillSignal=SIGTERM", "RestartPreventExitStatus=2",
+                     "RestartSec=", "PrivateTmp=yes", "ProtectHome=yes", "DeviceAllow=char-video4linux rw", "DeviceAllow=char-media rw",
+                     "SupplementaryGroups=gpio video", "After=network-online.target mosquitto.service edgegate-provision.service" })
+            Assert.Contains(line, text);
+    }
+
+    [Fact]
+    public void ProvisionUnit_RunsOnlyWithAFile_BeforeTheDaemon()
+    {
+        var text = File.ReadAllText(RepoFile("systemd/edgegate-provision.service"));
+        foreach (var line in new[] { "Type=oneshot", "Before=edgegate.service", "ConditionPathExists=|/boot/firmware/edgegate-provision.json",
+                     "ConditionPathExists=|/boot/edgegate-provision.json", "ConditionPathExists=|/etc/edgegate/provision.json",
+                     "ExecStart=/usr/bin/dotnet /usr/lib/edgegate/EdgeGate.dll provision", "WantedBy=multi-user.target" })
             Assert.Contains(line, text);
     }
 }
