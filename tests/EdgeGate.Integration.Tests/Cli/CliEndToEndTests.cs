@@ -259,6 +259,8 @@ public sealed class CliEndToEndTests(ITestOutputHelper output) : IDisposable
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "EdgeGate.dll");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        // The CLI looks for the dev clips (bench's default video) where the tests found the faces, not relative to its cwd.
+        if (TestData.FacesDirOrNull() is { } faces) psi.Environment["EDGEGATE_FACES"] = faces;
         psi.ArgumentList.Add(dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.ArgumentList.Add("--json");
