@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds a Debian 12 root filesystem with EdgeGate installed, packed as a tarball to write onto a card's root
 # partition (the boot partition, kernel and firmware come from the board's own image, e.g. Raspberry Pi OS).
-#   scripts/build-image.sh --arch arm64 [--deb FILE] [--provision FILE] [--dotnet TARBALL] [--out DIR] [--keep-rootfs]
+#   scripts/build-image.sh --arch arm64 [--deb FILE] [--provision FILE] [--dotnet TARBALL] [--out DIR] [--keep-rootfs] [--base-only]
 # 1. debootstrap --variant=minbase of bookworm, then apt-get installs the .deb's Depends plus systemd, systemd-sysv
 #    and udev; a foreign architecture runs its second stage and apt under qemu-user-static through binfmt_misc. The result is cached in
 #    .cache/image (EDGEGATE_IMAGE_CACHE) keyed by architecture and package list, so only the first run is slow.
@@ -16,7 +16,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 say() { printf 'build-image: %s\n' "$*" >&2; }
 die() { printf 'build-image: ERROR: %s\n' "$*" >&2; exit 1; }
 
-arch=arm64 deb="" provision="" dotnet_tgz="" out=$repo/artifacts/image keep=0
+arch=arm64 deb="" provision="" dotnet_tgz="" out=$repo/artifacts/image keep=0 base_only=0
 while [ $# -gt 0 ]; do
   case $1 in
     --arch) arch=$2; shift 2 ;;
@@ -25,6 +25,7 @@ while [ $# -gt 0 ]; do
     --dotnet) dotnet_tgz=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --keep-rootfs) keep=1; shift ;;
+    --base-only) base_only=1; shift ;; # only make sure the cached base exists (scripts/test-image.sh warms both at once)
     *) die "unknown argument '$1' (see the header of $0)" ;;
   esac
 done
@@ -111,6 +112,7 @@ if [ ! -f "$base" ]; then
   say "base cached in $base after $(( $(date +%s) - start )) s"
   rm -rf "$rootfs"
 fi
+[ "$base_only" = 0 ] || { say "base for $arch ready: $base"; exit 0; }
 mkdir -p "$rootfs"
 tar --numeric-owner --xattrs -C "$rootfs" -xf "$base"
 

@@ -37,6 +37,24 @@ cat > "$provision" <<EOF
 }
 EOF
 
+# A cold base (debootstrap + apt; arm64 under qemu) is most of the time, and each mostly keeps one core busy: build
+# the missing ones side by side. The tools are installed first so two apt-get runs never race for the dpkg lock.
+tools=()
+for p in debootstrap qemu-user-static binfmt-support; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || tools+=("$p")
+done
+if [ ${#tools[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${tools[@]}" >/dev/null \
+    || echo "image test: could not install ${tools[*]}" >&2
+fi
+warming=()
+for arch in $archs; do
+  bash "$repo/scripts/build-image.sh" --arch "$arch" --base-only --out "$work/base-$arch" > "$work/base-$arch.log" 2>&1 &
+  warming+=($!)
+done
+for pid in "${warming[@]}"; do wait "$pid" || true; done # a failure shows again, with its log, in the build below
+cat "$work"/base-*.log 2>/dev/null
+
 for arch in $archs; do
   case $arch in arm64) rid=arm64 machine=b700 ;; amd64) rid=x64 machine=3e00 ;; *) echo "unknown arch $arch" >&2; exit 2 ;; esac
   echo "== image $arch"
