@@ -292,26 +292,9 @@ public sealed class CommandService(
             }
         }
 
-        EnrolOutcome outcome;
-        try
-        {
-            outcome = Gallery.Enrol(adding
-                ? new PersonEnrolment(id, name, existing!.Enabled, existing.ValidFrom, existing.ValidUntil, existing.Schedule)
-                : new PersonEnrolment(id, name, enabled, validFrom, validUntil, schedule), templates);
-        }
-        catch (ArgumentException e)
-        {
-            throw new CommandException(CommandErrors.BadField, e.Message);
-        }
-        return new JsonObject
-        {
-            ["id"] = outcome.Person.Id,
-            ["name"] = outcome.Person.Name,
-            ["created"] = outcome.Created,
-            ["templates_added"] = outcome.TemplateIds.Count,
-            ["templates_total"] = Gallery.GetTemplates(id).Count,
-            ["model_id"] = stack.Engine.ModelId,
-        };
+        return WriteEnrolment(adding
+            ? new PersonEnrolment(id, name, existing!.Enabled, existing.ValidFrom, existing.ValidUntil, existing.Schedule)
+            : new PersonEnrolment(id, name, enabled, validFrom, validUntil, schedule), templates);
     }
 
     public const int MaxCameraFrames = 20;
@@ -392,10 +375,19 @@ public sealed class CommandService(
                             extra: new JsonObject { ["person_id"] = c.PersonId, ["similarity"] = Math.Round(c.Similarity, 3) });
             }
         }
+        var result = WriteEnrolment(new PersonEnrolment(id, name, enabled, validFrom, validUntil, schedule), templates);
+        result["seconds"] = Math.Round(Stopwatch.GetElapsedTime(started).TotalSeconds, 2);
+        result["ignored"] = IgnoredJson(ignored);
+        return result;
+    }
+
+    /// <summary>Writes a person and their templates in one transaction (all or nothing) and answers as enrol does.</summary>
+    private JsonObject WriteEnrolment(PersonEnrolment person, IReadOnlyList<NewTemplate> templates)
+    {
         EnrolOutcome outcome;
         try
         {
-            outcome = Gallery.Enrol(new PersonEnrolment(id, name, enabled, validFrom, validUntil, schedule), templates);
+            outcome = Gallery.Enrol(person, templates);
         }
         catch (ArgumentException e)
         {
@@ -407,10 +399,8 @@ public sealed class CommandService(
             ["name"] = outcome.Person.Name,
             ["created"] = outcome.Created,
             ["templates_added"] = outcome.TemplateIds.Count,
-            ["templates_total"] = Gallery.GetTemplates(id).Count,
+            ["templates_total"] = Gallery.GetTemplates(person.Id).Count,
             ["model_id"] = templates[0].ModelId,
-            ["seconds"] = Math.Round(Stopwatch.GetElapsedTime(started).TotalSeconds, 2),
-            ["ignored"] = IgnoredJson(ignored),
         };
     }
 
