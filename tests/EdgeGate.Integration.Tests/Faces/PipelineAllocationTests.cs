@@ -20,6 +20,7 @@ public sealed class PipelineAllocationTests(FaceStackFixture fixture, ITestOutpu
     /// <summary>Enough frames for the JIT's tiering to settle (its call counting and re-compilation allocate on this thread).</summary>
     private const int WarmUp = 100;
     private const int ClipFrames = 60;
+    private const int Windows = 3;
 
     private sealed class Door : IDoorActuator
     {
@@ -70,20 +71,27 @@ public sealed class PipelineAllocationTests(FaceStackFixture fixture, ITestOutpu
             using var pipeline = new AccessPipeline(stack.Engine, matcher, new Directory(new Person("p", "P", true, null, null, now, now)),
                 door, DisabledLiveness.Instance, options);
             // The clip played forwards then backwards, over and over: one continuous track of the speaker.
-            var captured = Enumerable.Range(0, WarmUp + measured)
+            var captured = Enumerable.Range(0, WarmUp + Windows * measured)
                 .Select(i => new CapturedFrame(frames[Bounce(i)], i, TimeSpan.FromMilliseconds(40 * i), 0)).ToArray();
             for (var i = 0; i < WarmUp; i++) pipeline.Process(captured[i]);
             int embedded = 0, withoutOneFace = 0;
-            var before = GC.GetAllocatedBytesForCurrentThread();
-            for (var i = WarmUp; i < captured.Length; i++)
+            // Steady state is what every window shows: a one-off (the runtime's tiered JIT finishing a method on this
+            // thread while the full suite loads the machine) lands in one window, a per-frame allocation in all of them.
+            var perWindow = new long[Windows];
+            for (var w = 0; w < Windows; w++)
             {
-                pipeline.Process(captured[i]);
-                embedded += pipeline.LastFrame.Embedded;
-                if (pipeline.LastFrame.Faces != 1) withoutOneFace++; // no Assert in here: xunit's asserts allocate
+                var before = GC.GetAllocatedBytesForCurrentThread();
+                for (var i = WarmUp + w * measured; i < WarmUp + (w + 1) * measured; i++)
+                {
+                    pipeline.Process(captured[i]);
+                    embedded += pipeline.LastFrame.Embedded;
+                    if (pipeline.LastFrame.Faces != 1) withoutOneFace++; // no Assert in here: xunit's asserts allocate
+                }
+                perWindow[w] = (GC.GetAllocatedBytesForCurrentThread() - before) / measured;
             }
-            var perFrame = (GC.GetAllocatedBytesForCurrentThread() - before) / measured;
             Assert.Equal(0, withoutOneFace);
-            output.WriteLine($"{perFrame} bytes per frame over {measured} frames, {embedded} embedded, {door.Opens} opens");
+            var perFrame = perWindow.Min();
+            output.WriteLine($"{string.Join(" / ", perWindow)} bytes per frame in {Windows} windows of {measured} frames, {embedded} embedded, {door.Opens} opens");
             return (perFrame, embedded, door.Opens);
         }
         finally
@@ -116,7 +124,7 @@ public sealed class PipelineAllocationTests(FaceStackFixture fixture, ITestOutpu
         if (Measure(enrolSpeaker: false, options, measured: 20) is not { } r) return;
         var (perFrame, embedded, opens) = r;
         Assert.Equal(0, opens);
-        Assert.Equal(20, embedded);
+        Assert.Equal(Windows * 20, embedded);
         Assert.True(perFrame <= BudgetPerFrame, $"{perFrame} bytes per frame");
     }
 }
